@@ -1,0 +1,50 @@
+# The one command surface, used the same way by people and by CI. `make help` lists it.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export VIRTUAL_ENV := $(abspath $(VENV))
+export PATH := $(abspath $(VENV))/bin:$(HOME)/.cargo/bin:$(PATH)
+HYPOTHESIS_PROFILE ?= ci
+export HYPOTHESIS_PROFILE
+
+.PHONY: help demo test test-rust test-python build bench lint clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(STAMP): requirements-dev.txt
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+build: $(STAMP) ## build the extension in release mode into .venv
+	$(VENV)/bin/maturin develop --release --quiet
+
+demo: build ## run a simulated day of a campus market on the embedded defaults
+	$(PY) -m gridmatch demo
+
+test: test-rust test-python ## every test: Rust (with the no_std build) and Python
+
+test-rust: $(STAMP)
+	cargo test --workspace --exclude gridmatch-python
+	cargo build -p gridmatch-core --no-default-features
+
+test-python: build
+	$(PY) -m pytest -q
+
+bench: build ## criterion and pytest-benchmark figures (slow; not part of test)
+	cargo bench -p gridmatch-core --bench clearing_criterion
+	$(PY) -m pytest bench -q --benchmark-only --benchmark-columns=min,median,mean,max,rounds
+
+lint: build ## clippy -D warnings, ruff, mypy, stubtest
+	cargo clippy --workspace --all-targets -- -D warnings
+	$(VENV)/bin/ruff check python tests bench
+	$(VENV)/bin/ruff format --check python tests bench
+	$(VENV)/bin/mypy
+	$(PY) -m mypy.stubtest gridmatch._core
+
+clean: ## remove build products and the virtual environment
+	cargo clean
+	rm -rf $(VENV)
