@@ -207,9 +207,8 @@ def exchange_price(
         return highest, interval
     if ref <= lowest:
         return lowest, interval
-    if ref in remaining:
-        return ref, interval
-    # nearest remaining candidate; exactly between two -> the higher
+    # the reference itself when it is a candidate (distance 0), else the nearest candidate;
+    # exactly between two -> the higher
     return min(remaining, key=lambda c: (abs(c - ref), -c)), interval
 
 
