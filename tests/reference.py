@@ -8,8 +8,8 @@ the constant regions beyond the lowest and highest limit). Pure Python ints, no 
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from sortedcontainers import SortedDict
 

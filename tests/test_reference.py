@@ -6,16 +6,12 @@ the D(p) / S(p) tables the numbers come from. No gridmatch import: plain pytest 
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from reference import (  # noqa: E402
+# tests/ is on sys.path (conftest.py)
+from reference import (
     I64_MAX,
     I64_MIN,
     IndeterminatePrice,
@@ -394,7 +390,6 @@ def books(draw, limit_only: bool = False):
     return base, orders
 
 
-@settings(max_examples=300, deadline=None)
 @given(books(), RULES, st.sampled_from(["time", "pro_rata"]), st.integers(-25, 25), st.integers(0, 30))
 def test_reference_is_self_consistent(based, rule, allocation, cap_offset, cap_width):
     base, orders = based
@@ -408,7 +403,7 @@ def test_reference_is_self_consistent(based, rule, allocation, cap_offset, cap_w
         return
     assert lo <= r.interval[0] <= r.price <= r.interval[1] <= hi
     by_side = {1: 0, -1: 0}
-    for o, f in zip(orders, r.filled):
+    for o, f in zip(orders, r.filled, strict=True):
         assert 0 <= f <= o.qty
         if f:
             assert o.kind == 1 or (o.price >= r.price if o.side == 1 else o.price <= r.price)
@@ -418,7 +413,6 @@ def test_reference_is_self_consistent(based, rule, allocation, cap_offset, cap_w
     assert all(f[5] == r.price for f in r.fills)
 
 
-@settings(max_examples=300, deadline=None)
 @given(books(limit_only=True), RULES, st.sampled_from(["time", "pro_rata"]))
 def test_uncapped_limit_books_maximise_welfare(based, rule, allocation):
     base, orders = based
