@@ -1,0 +1,5 @@
+"""``python -m gridmatch``: the command line (see :mod:`gridmatch.cli`)."""
+
+from gridmatch.cli import main
+
+raise SystemExit(main())
