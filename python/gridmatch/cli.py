@@ -82,34 +82,34 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     demo.add_argument(
-        "--date", type=_date, default=dt.date(2016, 6, 21),
+        "--date",
+        type=_date,
+        default=dt.date(2016, 6, 21),
         help="day to simulate, YYYY-MM-DD (default: 2016-06-21)",
     )
+    demo.add_argument("--prosumers", type=_int_in(0), default=40, help="participants with PV (default: 40)")
+    demo.add_argument("--consumers", type=_int_in(0), default=60, help="participants without PV (default: 60)")
+    demo.add_argument("--seed", type=_int_in(0), default=7, help="seed: same seed, same orders (default: 7)")
     demo.add_argument(
-        "--prosumers", type=_int_in(0), default=40, help="participants with PV (default: 40)"
-    )
-    demo.add_argument(
-        "--consumers", type=_int_in(0), default=60, help="participants without PV (default: 60)"
-    )
-    demo.add_argument(
-        "--seed", type=_int_in(0), default=7, help="seed: same seed, same orders (default: 7)"
-    )
-    demo.add_argument(
-        "--epochs", type=_int_in(1, 96), default=96,
+        "--epochs",
+        type=_int_in(1, 96),
+        default=96,
         help="simulate the first N epochs of the day, 1..96 (default: 96, the whole day)",
     )
     demo.add_argument(
-        "--rule", choices=RULES, default="midpoint",
+        "--rule",
+        choices=RULES,
+        default="midpoint",
         help="price rule of the uniform-price auction (default: midpoint); "
         "'exchange' uses the day-ahead price as reference price",
     )
     demo.add_argument(
-        "--allocation", choices=ALLOCATIONS, default="time",
+        "--allocation",
+        choices=ALLOCATIONS,
+        default="time",
         help="who fills at the marginal price level (default: time)",
     )
-    demo.add_argument(
-        "--json", action="store_true", help="print the per-epoch results and totals as JSON"
-    )
+    demo.add_argument("--json", action="store_true", help="print the per-epoch results and totals as JSON")
     demo.set_defaults(handler=_cmd_demo)
     return parser
 
@@ -162,7 +162,7 @@ def _print_demo(report: Any, out: TextIO) -> None:
 
     def row(cells: Sequence[str]) -> str:
         first = cells[0].ljust(widths[0])
-        rest = "".join(c.rjust(w) for c, w in zip(cells[1:], widths[1:]))
+        rest = "".join(c.rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True))
         return f"{first}{rest}\n"
 
     out.write(row(header))

@@ -28,7 +28,6 @@ import argparse
 import csv
 import datetime as dt
 import gzip
-import io
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -36,9 +35,10 @@ _MTIME = 0  # fixed gzip header time: rebuilding gives byte-identical files
 
 
 def _write_gz(path: Path, text: str) -> None:
-    with open(path, "wb") as raw, gzip.GzipFile(
-        filename="", mode="wb", fileobj=raw, compresslevel=9, mtime=_MTIME
-    ) as gz:
+    with (
+        open(path, "wb") as raw,
+        gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=9, mtime=_MTIME) as gz,
+    ):
         gz.write(text.encode("utf-8"))
     print(f"wrote {path} ({path.stat().st_size:,} bytes)")
 
@@ -48,7 +48,7 @@ def _simbench(src: Path, out: Path, name: str, prefix_strip: str) -> None:
     header = lines[0].split(";")
     assert header[0] == "time", header
     berlin = ZoneInfo("Europe/Berlin")
-    start = dt.datetime(2015, 12, 31, 23, tzinfo=dt.timezone.utc)  # 2016-01-01 00:00 CET
+    start = dt.datetime(2015, 12, 31, 23, tzinfo=dt.UTC)  # 2016-01-01 00:00 CET
     step = dt.timedelta(minutes=15)
     body = []
     for i, line in enumerate(lines[1:]):
@@ -70,13 +70,13 @@ def _smard(src: Path, out: Path) -> None:
     header = rows[0]
     de_lu = header.index("Germany/Luxembourg[€/MWh]")
     de_at_lu = header.index("Germany/Austria/Luxembourg[€/MWh]")
-    first_utc = dt.datetime(2017, 12, 31, 23, tzinfo=dt.timezone.utc)
+    first_utc = dt.datetime(2017, 12, 31, 23, tzinfo=dt.UTC)
     lines = ["utc_start;zone;eur_per_mwh"]
     for i, row in enumerate(rows[1:]):
         utc = first_utc + dt.timedelta(hours=i)
         local = utc.astimezone(berlin)
         label = dt.datetime.strptime(f"{row[0]} {row[1]}", "%b %d, %Y %I:%M %p")
-        if (local.replace(tzinfo=None) != label):
+        if local.replace(tzinfo=None) != label:
             raise ValueError(f"row {i}: label {label} is not local time of {utc}")
         a, b = row[de_lu], row[de_at_lu]
         if (a == "-") == (b == "-"):
@@ -108,11 +108,15 @@ def main(argv: list[str] | None = None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     _simbench(
         src / "simbench/simbench_H0_household_pload_2016_15min.csv",
-        out, "simbench_h0_load_2016_15min.csv.gz", "_pload",
+        out,
+        "simbench_h0_load_2016_15min.csv.gz",
+        "_pload",
     )
     _simbench(
         src / "simbench/simbench_PV_profiles_2016_15min.csv",
-        out, "simbench_pv_2016_15min.csv.gz", "",
+        out,
+        "simbench_pv_2016_15min.csv.gz",
+        "",
     )
     _smard(src / "smard/Day-ahead_prices_2018.csv", out)
     _ausgrid(src / "ausgrid/ausgrid_solarhome_customer12_2011-2012_30min.csv", out)

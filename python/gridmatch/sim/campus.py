@@ -61,17 +61,14 @@ class CampusConfig:
     def __post_init__(self) -> None:
         if self.prosumers < 0 or self.consumers < 0 or self.prosumers + self.consumers == 0:
             raise ValueError(
-                f"need at least one participant, got prosumers={self.prosumers}, "
-                f"consumers={self.consumers}"
+                f"need at least one participant, got prosumers={self.prosumers}, consumers={self.consumers}"
             )
         if self.seed < 0:
             raise ValueError(f"seed must be >= 0, got {self.seed}")
         if self.max_blocks < 1 or self.block_wh < 1:
             raise ValueError("max_blocks and block_wh must be >= 1")
         if (self.prosumers + self.consumers) * self.max_blocks >= ID_STRIDE:
-            raise ValueError(
-                f"(prosumers + consumers) * max_blocks must stay below {ID_STRIDE:,} orders per epoch"
-            )
+            raise ValueError(f"(prosumers + consumers) * max_blocks must stay below {ID_STRIDE:,} orders per epoch")
         lo, hi = self.kwp_range
         if not 0 < lo <= hi:
             raise ValueError(f"kwp_range must satisfy 0 < lo <= hi, got {self.kwp_range}")
@@ -136,9 +133,7 @@ class Campus:
         h0 = data.h0_load()
         # Wh per epoch per unit of profile value, for each participant (annual energy / profile sum).
         col_sums = h0.values.sum(axis=0)
-        self._load_scale = (
-            self.participants.annual_kwh * LOTS_PER_KWH / col_sums[self.participants.load_profile]
-        )
+        self._load_scale = self.participants.annual_kwh * LOTS_PER_KWH / col_sums[self.participants.load_profile]
 
     # ----------------------------------------------------------------------------- energy
 
@@ -225,9 +220,7 @@ class Campus:
         block = np.broadcast_to(cols[None, :], keep.shape)[keep]
         qty_flat = qty[keep]
         side = np.where(net[owner] > 0, SELL, BUY).astype(np.int8)
-        price = cfg.prices.limit_ticks(
-            rng, da_ticks / 100.0, side, self.participants.markup[owner], block
-        )
+        price = cfg.prices.limit_ticks(rng, da_ticks / 100.0, side, self.participants.markup[owner], block)
         perm = rng.permutation(len(owner))
         n = len(perm)
         ts = np.arange(n, dtype=np.uint64)

@@ -41,9 +41,7 @@ def epoch_id(day: dt.date, index: int) -> int:
     if not 0 <= index < EPOCHS_PER_DAY:
         raise ValueError(f"epoch index must be in 0..{EPOCHS_PER_DAY - 1}, got {index}")
     minutes = index * EPOCH_MINUTES
-    return (
-        day.year * 10**8 + day.month * 10**6 + day.day * 10**4 + (minutes // 60) * 100 + minutes % 60
-    )
+    return day.year * 10**8 + day.month * 10**6 + day.day * 10**4 + (minutes // 60) * 100 + minutes % 60
 
 
 def epoch_ids(day: dt.date) -> npt.NDArray[np.uint64]:
@@ -55,7 +53,7 @@ def epoch_ids(day: dt.date) -> npt.NDArray[np.uint64]:
 
 def epoch_start(day: dt.date, index: int) -> dt.datetime:
     """Start of epoch ``index`` of ``day`` as an aware UTC datetime."""
-    start = dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc)
+    start = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
     return start + dt.timedelta(minutes=index * EPOCH_MINUTES)
 
 

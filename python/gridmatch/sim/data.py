@@ -77,7 +77,7 @@ class HourlyPrices:
         An hour outside the data (the last UTC hour of the year) repeats the nearest one.
         """
         ref = reference_day(day, PRICE_YEAR)
-        midnight = dt.datetime(ref.year, ref.month, ref.day, tzinfo=dt.timezone.utc)
+        midnight = dt.datetime(ref.year, ref.month, ref.day, tzinfo=dt.UTC)
         first = int((midnight - self.start).total_seconds()) // 3600
         rows = np.clip(np.arange(first, first + 24), 0, len(self.eur_per_mwh) - 1)
         return self.eur_per_mwh[rows]
@@ -110,7 +110,7 @@ def _profiles(name: str) -> Profiles:
     names = tuple(header.split(";"))
     if values.shape != (PROFILE_ROWS, len(names)):
         raise ValueError(f"{name}: shape {values.shape}, expected ({PROFILE_ROWS}, {len(names)})")
-    start = dt.datetime(PROFILE_YEAR, 1, 1, tzinfo=dt.timezone.utc)
+    start = dt.datetime(PROFILE_YEAR, 1, 1, tzinfo=dt.UTC)
     return Profiles(names=names, values=_readonly(values), start=start)  # type: ignore[arg-type]
 
 
@@ -130,9 +130,9 @@ def pv_generation() -> Profiles:
 def day_ahead() -> HourlyPrices:
     """SMARD day-ahead prices, German bidding zone, 2018, hourly in EUR/MWh (8,760 UTC hours)."""
     lines = _read_text(_FILES["day_ahead"]).splitlines()[1:]
-    stamps, zones, values = zip(*(line.split(";") for line in lines))
+    stamps, zones, values = zip(*(line.split(";") for line in lines), strict=True)
     prices = np.array(values, dtype=np.float64)
-    start = dt.datetime.strptime(stamps[0], "%Y-%m-%dT%H:%MZ").replace(tzinfo=dt.timezone.utc)
+    start = dt.datetime.strptime(stamps[0], "%Y-%m-%dT%H:%MZ").replace(tzinfo=dt.UTC)
     return HourlyPrices(eur_per_mwh=_readonly(prices), zones=tuple(zones), start=start)  # type: ignore[arg-type]
 
 
@@ -140,7 +140,7 @@ def day_ahead() -> HourlyPrices:
 def ausgrid_home() -> MeteredHome:
     """Ausgrid Solar Home customer 12 (Sydney): 17,568 half-hours, 2011-07-01..2012-06-30."""
     lines = _read_text(_FILES["ausgrid"]).splitlines()[1:]
-    stamps, gc, gg = zip(*(line.split(";") for line in lines))
+    stamps, gc, gg = zip(*(line.split(";") for line in lines), strict=True)
     times = np.array([s.replace(" ", "T") for s in stamps], dtype="datetime64[m]")
     return MeteredHome(
         times=_readonly(times),  # type: ignore[arg-type]

@@ -15,7 +15,7 @@ def order_dtype() -> np.dtype:
     """The engine's order dtype (imported lazily, so that importing ``gridmatch.sim`` is cheap)."""
     import gridmatch
 
-    return gridmatch.ORDER_DTYPE  # type: ignore[no-any-return]
+    return gridmatch.ORDER_DTYPE
 
 
 def make_orders(
