@@ -20,7 +20,7 @@ from typing import Any, TextIO
 
 EXAMPLES = """\
 examples:
-  python -m gridmatch demo                                  a sunny June day, 40 + 60 participants
+  python -m gridmatch demo                                  midsummer 2016, 40 + 60 participants
   python -m gridmatch demo --date 2016-05-03                negative day-ahead prices (May Day 2018)
   python -m gridmatch demo --prosumers 400 --consumers 600 --rule exchange
   python -m gridmatch demo --epochs 4 --json | python -m json.tool

@@ -63,8 +63,8 @@ def format_ct(ticks: int) -> str:
 
 
 def format_kwh(lots: int) -> str:
-    """Format a quantity in lots as kWh with exactly 3 decimals, without float rounding."""
+    """Format lots as kWh with exactly 3 decimals and thousands separators, without float rounding."""
     q = int(lots)
     sign = "-" if q < 0 else ""
     whole, frac = divmod(abs(q), LOTS_PER_KWH)
-    return f"{sign}{whole}.{frac:03d}"
+    return f"{sign}{whole:,}.{frac:03d}"
