@@ -200,6 +200,9 @@ def exchange_price(
         return highest, interval
     if all(surplus[c] < 0 for c in remaining):
         return lowest, interval
+    if len(remaining) == 1:
+        # No reference price could move it: it is the highest and the lowest candidate at once.
+        return lowest, interval
     if reference_price is None:
         raise MissingReferencePrice("surplus on both sides or none; the reference price decides")
     ref = reference_price

@@ -303,8 +303,7 @@ def test_no_cross(rule):
 # github.com/ratzlow/tinyEXCH, src/test/java/net/tinyexch/ob/match/AuctionMatchTest.java, which
 # quotes the rulebook's sentences ("If the reference price is € 200, the auction price will be
 # € 199."). Prices are in euro, quantities in shares; ids, traders and ts are ours.
-# DESIGN.md vs published Xetra: the results agree, except that DESIGN.md step 4 asks for a
-# reference price even when one candidate is left with zero surplus (example 1).
+# DESIGN.md vs published Xetra: the results agree on all six examples.
 
 # fmt: off
 XETRA_EX1 = [
@@ -341,9 +340,11 @@ def test_xetra_ex1_one_auction_price(reference):
 
 
 def test_xetra_ex1_without_reference_price():
-    # DIFFERS from Xetra: Xetra publishes 200 with no reference price; DESIGN.md's step 4
-    # ("otherwise", here surplus zero) needs one even though any reference price gives 200.
-    assert_raises(gm.MissingReferencePrice, RefMissingReferencePrice, XETRA_EX1, rule="exchange")
+    # As published: one candidate is left, so no reference price is needed to fix it at 200.
+    # (DESIGN.md's step 4 reads "otherwise the reference price decides"; with one candidate left
+    # every reference price gives that candidate, so gridmatch does not ask for one.)
+    r = clear(XETRA_EX1, rule="exchange")
+    assert (r.price, r.volume) == (200, 700)
 
 
 # fmt: off

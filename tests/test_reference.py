@@ -323,9 +323,9 @@ def test_exchange_reference_price_decides(reference, price):
 def test_exchange_needs_reference_when_surplus_is_mixed_or_zero():
     with pytest.raises(MissingReferencePrice):
         clear(BOOK_X, rule="exchange")
-    # a single candidate with zero surplus is still step 4 (DESIGN.md): no reference -> error
-    with pytest.raises(MissingReferencePrice):
-        clear(book((1, "buy", 100, 5, 0), (2, "sell", 100, 5, 0)), rule="exchange")
+    # a single candidate left needs no reference price: every reference price gives it
+    r = clear(book((1, "buy", 100, 5, 0), (2, "sell", 100, 5, 0)), rule="exchange")
+    assert (r.price, r.volume) == (100, 5)
 
 
 def test_exchange_one_sided_surplus():

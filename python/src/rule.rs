@@ -48,8 +48,8 @@ impl PriceRule {
     }
 
     /// (a, b) with k = a/b in lowest terms, or None for the exchange rule.
-    #[getter(k)]
-    fn k_fraction(&self) -> Option<(u64, u64)> {
+    #[getter]
+    fn fraction(&self) -> Option<(u64, u64)> {
         match self.0 {
             CoreRule::K { num, den } => Some((num, den)),
             CoreRule::Exchange => None,

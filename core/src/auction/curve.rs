@@ -144,7 +144,9 @@ impl Curve {
         let interval = (lowest, highest);
         let price = if candidates.iter().all(|&(_, (d, s))| d > s) {
             highest
-        } else if candidates.iter().all(|&(_, (d, s))| d < s) {
+        } else if candidates.iter().all(|&(_, (d, s))| d < s) || candidates.len() == 1 {
+            // One candidate left is both the highest and the lowest: no reference price can
+            // move it, so none is asked for.
             lowest
         } else {
             let reference = reference.ok_or(CoreError::MissingReferencePrice {
