@@ -3,13 +3,12 @@ invariants of gridmatch.testing, determinism and independence from input order."
 
 from __future__ import annotations
 
+import gridmatch as gm
 import numpy as np
 import reference
+from gridmatch.testing import check_clearing, order_books
 from hypothesis import assume, given
 from hypothesis import strategies as st
-
-import gridmatch as gm
-from gridmatch.testing import check_clearing, order_books
 
 RULES = st.sampled_from(["midpoint", "marginal_ask", "marginal_bid", "exchange"]) | st.builds(
     lambda b, a: gm.PriceRule.k(a % (b + 1), b), st.integers(1, 12), st.integers(0, 100)
@@ -89,7 +88,9 @@ def test_input_order_does_not_matter(book, rule, allocation, rnd):
         assume(False)
     perm = list(range(len(book)))
     rnd.shuffle(perm)
-    shuffled = gm.clear(book[perm], rule=rule, allocation=allocation, reference_price=0, min_price=-(2**62), max_price=2**62)
+    shuffled = gm.clear(
+        book[perm], rule=rule, allocation=allocation, reference_price=0, min_price=-(2**62), max_price=2**62
+    )
     assert (shuffled.price, shuffled.volume, shuffled.welfare) == (first.price, first.volume, first.welfare)
     assert shuffled.fills.tobytes() == first.fills.tobytes()
     assert shuffled.filled.tolist() == first.filled[perm].tolist()
@@ -100,7 +101,9 @@ def test_same_input_same_bytes(book, rule, allocation):
     runs = []
     for _ in range(2):
         try:
-            r = gm.clear(book.copy(), rule=rule, allocation=allocation, reference_price=7, min_price=-(2**62), max_price=2**62)
+            r = gm.clear(
+                book.copy(), rule=rule, allocation=allocation, reference_price=7, min_price=-(2**62), max_price=2**62
+            )
         except gm.IndeterminatePrice:
             return
         runs.append((r.price, r.interval, r.volume, r.welfare, r.filled.tobytes(), r.fills.tobytes()))

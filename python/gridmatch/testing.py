@@ -9,7 +9,7 @@ imported only when `order_books` is called.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
 
@@ -54,8 +54,14 @@ def order_books(
     def books(draw: st.DrawFn) -> OrderArray:
         n = draw(st.integers(min_size, max_size))
         base = draw(st.one_of(bases))
-        ids = draw(st.lists(st.integers(0, 2**64 - 1) if huge else st.integers(0, 10 * max_size + 10),
-                            min_size=n, max_size=n, unique=True))
+        ids = draw(
+            st.lists(
+                st.integers(0, 2**64 - 1) if huge else st.integers(0, 10 * max_size + 10),
+                min_size=n,
+                max_size=n,
+                unique=True,
+            )
+        )
         book = np.zeros(n, dtype=ORDER_DTYPE)
         book["id"] = ids
         for i in range(n):
@@ -70,7 +76,7 @@ def order_books(
     return books()
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     raise ClearingInvariantError(message)
 
 
@@ -82,7 +88,10 @@ def _side_groups(book: OrderArray, side: int, price: int) -> list[np.ndarray]:
     limit = idx[book["kind"][idx] == 0]
     limits = book["price"][limit]
     limit = limit[(limits >= price) if side == 1 else (limits <= price)]
-    by_time = lambda group: group[np.lexsort((book["id"][group], book["ts"][group]))]  # noqa: E731
+
+    def by_time(group: np.ndarray) -> np.ndarray:
+        return group[np.lexsort((book["id"][group], book["ts"][group]))]
+
     groups = [by_time(market)] if len(market) else []
     for level in sorted(set(book["price"][limit].tolist()), reverse=side == 1):
         groups.append(by_time(limit[book["price"][limit] == level]))
@@ -95,7 +104,7 @@ def demand_supply(orders: Any, price: int) -> tuple[int, int]:
     qty, side, market = book["qty"].tolist(), book["side"], book["kind"] == 1
     bids = (side == 1) & (market | (book["price"] >= price))
     asks = (side == -1) & (market | (book["price"] <= price))
-    return sum(q for q, b in zip(qty, bids) if b), sum(q for q, a in zip(qty, asks) if a)
+    return sum(q for q, b in zip(qty, bids, strict=True) if b), sum(q for q, a in zip(qty, asks, strict=True) if a)
 
 
 def max_executable_volume(orders: Any, *, min_price: int | None = None, max_price: int | None = None) -> int:
@@ -138,7 +147,7 @@ def check_clearing(
             _fail(f"no price, yet {best} lots are executable")
         return
     price = result.price
-    if min_price is not None and price < min_price or max_price is not None and price > max_price:
+    if (min_price is not None and price < min_price) or (max_price is not None and price > max_price):
         _fail(f"price {price} outside the caps [{min_price}, {max_price}]")
     demand, supply = demand_supply(book, price)
     if (result.demand, result.supply) != (demand, supply):
@@ -175,19 +184,21 @@ def _check_side(book: OrderArray, filled: np.ndarray, side: int, price: int, all
             _check_marginal(book, group, got, want, allocation)
 
 
-def _check_marginal(book: OrderArray, group: np.ndarray, got: list[int], want: list[int], allocation: str | None) -> None:
+def _check_marginal(
+    book: OrderArray, group: np.ndarray, got: list[int], want: list[int], allocation: str | None
+) -> None:
     shared = sum(got)
     if allocation == "time":
         # A prefix in time priority fills, then at most one partial order, then nothing.
         left = shared
-        for i, g, w in zip(group.tolist(), got, want):
+        for i, g, w in zip(group.tolist(), got, want, strict=True):
             take = min(w, left)
             if g != take:
                 _fail(f"time priority: order {book['id'][i]} got {g}, expected {take}")
             left -= take
     elif allocation == "pro_rata":
         total = sum(want)
-        for i, g, w in zip(group.tolist(), got, want):
+        for i, g, w in zip(group.tolist(), got, want, strict=True):
             floor = w * shared // total
             if not floor <= g <= floor + 1:
                 _fail(f"pro rata: order {book['id'][i]} got {g} of {w}; its share is {w * shared / total:.3f}")
@@ -214,13 +225,11 @@ def _check_fills(book: OrderArray, filled: np.ndarray, result: ClearingResult, p
 
 
 def _check_welfare(book: OrderArray, filled: np.ndarray, result: ClearingResult, price: int, capped: bool) -> None:
-    limit = book["kind"] == 0
-    welfare = sum(
-        f * abs(p - price) for f, p, lim in zip(filled.tolist(), book["price"].tolist(), limit.tolist()) if lim and f
-    )
+    rows = zip(filled.tolist(), book["price"].tolist(), (book["kind"] == 0).tolist(), strict=True)
+    welfare = sum(f * abs(p - price) for f, p, is_limit in rows if is_limit and f)
     if result.welfare != welfare:
         _fail(f"welfare {result.welfare}; the fills give {welfare}")
-    if not capped and limit.all() and welfare != max_welfare(book):
+    if not capped and (book["kind"] == 0).all() and welfare != max_welfare(book):
         _fail(f"welfare {welfare} is below the maximum {max_welfare(book)}")
 
 
@@ -228,8 +237,9 @@ def max_welfare(orders: Any) -> int:
     """The largest surplus any matching of a limit-only book achieves: the highest bids meet
     the lowest asks while the bid is at least the ask."""
     book = as_order_array(orders)
-    bids = sorted(((p, q) for p, q, s in zip(book["price"].tolist(), book["qty"].tolist(), book["side"]) if s == 1), reverse=True)
-    asks = sorted((p, q) for p, q, s in zip(book["price"].tolist(), book["qty"].tolist(), book["side"]) if s == -1)
+    rows = list(zip(book["price"].tolist(), book["qty"].tolist(), book["side"].tolist(), strict=True))
+    bids = sorted(((p, q) for p, q, s in rows if s == 1), reverse=True)
+    asks = sorted((p, q) for p, q, s in rows if s == -1)
     total, b, a = 0, 0, 0
     left_b = bids[0][1] if bids else 0
     left_a = asks[0][1] if asks else 0
@@ -247,4 +257,11 @@ def max_welfare(orders: Any) -> int:
     return total
 
 
-__all__ = ["ClearingInvariantError", "check_clearing", "demand_supply", "max_executable_volume", "max_welfare", "order_books"]
+__all__ = [
+    "ClearingInvariantError",
+    "check_clearing",
+    "demand_supply",
+    "max_executable_volume",
+    "max_welfare",
+    "order_books",
+]
