@@ -11,7 +11,6 @@ determination with the `exchange` rule; see the note above XETRA_EX1 for the sou
 
 from __future__ import annotations
 
-import gridmatch as gm
 import numpy as np
 import pytest
 
@@ -20,6 +19,8 @@ from reference import IndeterminatePrice as RefIndeterminatePrice
 from reference import MissingReferencePrice as RefMissingReferencePrice
 from reference import RefOrder
 from reference import clear as ref_clear
+
+import gridmatch as gm
 
 MKT = "MKT"
 FILL_FIELDS = ("buy_id", "sell_id", "buyer", "seller", "qty", "price")

@@ -3,12 +3,13 @@ invariants of gridmatch.testing, determinism and independence from input order."
 
 from __future__ import annotations
 
-import gridmatch as gm
 import numpy as np
 import reference
-from gridmatch.testing import check_clearing, order_books
 from hypothesis import assume, given
 from hypothesis import strategies as st
+
+import gridmatch as gm
+from gridmatch.testing import check_clearing, order_books
 
 RULES = st.sampled_from(["midpoint", "marginal_ask", "marginal_bid", "exchange"]) | st.builds(
     lambda b, a: gm.PriceRule.k(a % (b + 1), b), st.integers(1, 12), st.integers(0, 100)

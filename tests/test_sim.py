@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-import gridmatch as gm
 import numpy as np
 import pytest
+
+import gridmatch as gm
 from gridmatch import sim
 from gridmatch.sim import clock, data, sanity, units
 

@@ -76,9 +76,7 @@ def order_array(
     >>> book["ts"].tolist(), book["kind"].tolist()
     ([0, 1], [0, 0])
     """
-    return _from_columns(
-        {"id": id, "trader": trader, "side": side, "price": price, "qty": qty, "ts": ts, "kind": kind}
-    )
+    return _from_columns({"id": id, "trader": trader, "side": side, "price": price, "qty": qty, "ts": ts, "kind": kind})
 
 
 def as_order_array(orders: Any) -> OrderArray:
@@ -104,7 +102,9 @@ def as_order_array(orders: Any) -> OrderArray:
     if columns is not None:  # a pandas or polars DataFrame
         return _from_columns({str(name): orders[name] for name in columns})
     if isinstance(orders, Sequence) and all(isinstance(o, Order) for o in orders):
-        return _from_columns({field: [getattr(o, field) for o in orders] for field in Order._fields})
+        columns = {field: [getattr(o, field) for o in orders] for field in Order._fields}
+        columns["ts"] = [pos if ts is None else ts for pos, ts in enumerate(columns["ts"])]
+        return _from_columns(columns)
     raise OrderDtypeError(
         "orders must be an ORDER_DTYPE array, a mapping of columns, a DataFrame or a sequence of "
         f"Order; got {type(orders).__name__}",
@@ -148,7 +148,9 @@ def _column(field: str, values: Any, n: int | None) -> np.ndarray:
         )
     if arr.ndim != 1 or (n is not None and len(arr) != n):
         expected = "1-D" if n is None else f"shape ({n},)"
-        raise OrderDtypeError(f"column {field!r} must be {expected}; got shape {arr.shape}", field=field, value=arr.shape)
+        raise OrderDtypeError(
+            f"column {field!r} must be {expected}; got shape {arr.shape}", field=field, value=arr.shape
+        )
     return arr
 
 
@@ -182,7 +184,9 @@ def _integers(field: str, values: Any, target: np.dtype[Any], ids: np.ndarray | 
         return arr.astype(target)
     if kind == "O":
         return np.array([_python_int(field, ids, pos, v, info) for pos, v in enumerate(arr)], dtype=target)
-    raise OrderDtypeError(f"column {field!r} must hold integers; got dtype {arr.dtype}", field=field, value=str(arr.dtype))
+    raise OrderDtypeError(
+        f"column {field!r} must hold integers; got dtype {arr.dtype}", field=field, value=str(arr.dtype)
+    )
 
 
 def _python_int(field: str, ids: np.ndarray | None, pos: int, value: object, info: np.iinfo[Any]) -> int:
@@ -205,6 +209,8 @@ def _coded(
 ) -> np.ndarray:
     """A small integer code column that also accepts the codes' names."""
     arr = _column(field, values, n)
+    if arr.dtype.kind in "US" and not isinstance(values, np.ndarray):
+        arr = np.array(list(values), dtype=object)  # numpy turned mixed names and codes into strings
     if arr.dtype.kind in "UST" or (arr.dtype.kind == "O" and any(isinstance(v, str) for v in arr)):
         codes = np.empty(n, dtype=target)
         for pos, value in enumerate(arr):
