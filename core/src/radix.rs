@@ -15,8 +15,10 @@ pub(crate) fn sort<V: Copy + Default>(keys: &mut Vec<u64>, vals: &mut Vec<V>) {
     if n < 2 {
         return;
     }
-    let first = keys[0];
-    let varying = keys.iter().fold(0u64, |acc, &k| acc | (k ^ first));
+    // Digits of the offset from the smallest key: keys that straddle a byte boundary (prices
+    // around zero flip every byte of their biased form) still sort in the passes they need.
+    let min = keys.iter().copied().min().unwrap_or(0);
+    let varying = keys.iter().fold(0u64, |acc, &k| acc | (k - min));
     if varying == 0 {
         return;
     }
@@ -29,7 +31,7 @@ pub(crate) fn sort<V: Copy + Default>(keys: &mut Vec<u64>, vals: &mut Vec<V>) {
         }
         let mut offsets = [0usize; 256];
         for &k in keys.iter() {
-            offsets[((k >> shift) & 0xff) as usize] += 1;
+            offsets[(((k - min) >> shift) & 0xff) as usize] += 1;
         }
         let mut start = 0;
         for slot in offsets.iter_mut() {
@@ -38,7 +40,7 @@ pub(crate) fn sort<V: Copy + Default>(keys: &mut Vec<u64>, vals: &mut Vec<V>) {
             start += count;
         }
         for (&k, &v) in keys.iter().zip(vals.iter()) {
-            let slot = &mut offsets[((k >> shift) & 0xff) as usize];
+            let slot = &mut offsets[(((k - min) >> shift) & 0xff) as usize];
             key_buf[*slot] = k;
             val_buf[*slot] = v;
             *slot += 1;
@@ -58,7 +60,11 @@ mod tests {
         let mut keys: Vec<u64> = (0..5000)
             .map(|i| {
                 state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-                if i % 3 == 0 { state >> 60 } else { state }
+                match i % 3 {
+                    0 => state >> 60,
+                    1 => (1 << 63) + (state >> 40) - (1 << 23), // straddles the sign bit's byte
+                    _ => state,
+                }
             })
             .collect();
         let mut vals: Vec<u32> = (0..keys.len() as u32).collect();

@@ -52,7 +52,7 @@ def clear_records(
     int,
     int,
     npt.NDArray[np.uint64],
-    npt.NDArray[np.uint64],
+    npt.NDArray[np.void],
 ]:
     """Clears the orders in `records` (the bytes of a C-contiguous ORDER_DTYPE array). Returns
-    (price, interval, volume, demand, supply, welfare, filled, fills as flat u64 words)."""
+    (price, interval, volume, demand, supply, welfare, filled, fills as FILL_DTYPE records)."""

@@ -12,7 +12,7 @@ import numpy.typing as npt
 from gridmatch import _core
 from gridmatch._core import PriceRule
 from gridmatch.errors import InvalidParameter
-from gridmatch.orders import ORDER_DTYPE, OrderArray, as_order_array
+from gridmatch.orders import OrderArray, as_order_array
 
 #: One bilateral trade per row: buy_id u8, sell_id u8, buyer u8, seller u8, qty u8, price i8.
 FILL_DTYPE: np.dtype[np.void] = np.dtype(list(_core.FILL_FIELDS))
@@ -42,7 +42,10 @@ class Curves:
         """D(price) and S(price)."""
         d = self.demand[self.demand["price"] >= price]
         s = self.supply[self.supply["price"] <= price]
-        return (int(d["qty"][-1]) if len(d) else self.market_demand, int(s["qty"][-1]) if len(s) else self.market_supply)
+        return (
+            int(d["qty"][-1]) if len(d) else self.market_demand,
+            int(s["qty"][-1]) if len(s) else self.market_supply,
+        )
 
 
 @dataclass(frozen=True, repr=False)
@@ -116,7 +119,7 @@ def clear(
             f"allocation = {allocation!r}: expected 'time' or 'pro_rata'", field="allocation", value=allocation
         )
     records = as_order_array(orders)
-    price, interval, volume, demand, supply, welfare, filled, words = _core.clear_records(
+    price, interval, volume, demand, supply, welfare, filled, fills = _core.clear_records(
         records.view(np.uint8),
         rule=rule,
         allocation=allocation,
@@ -124,7 +127,6 @@ def clear(
         min_price=_tick("min_price", min_price),
         max_price=_tick("max_price", max_price),
     )
-    fills = words.view(FILL_DTYPE)
     filled.flags.writeable = False
     fills.flags.writeable = False
     return ClearingResult(price, interval, volume, demand, supply, welfare, filled, fills, records)

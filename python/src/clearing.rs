@@ -1,8 +1,10 @@
 //! `clear_records`: the columnar clearing entry point.
 
-use gridmatch_core::{clear, Allocation, ClearingParams};
-use numpy::{PyArray1, PyReadonlyArray1};
+use bytemuck::TransparentWrapperAlloc;
+use gridmatch_core::{clear, Allocation, ClearingParams, Fill};
+use numpy::{Element, PyArray1, PyArrayDescr, PyReadonlyArray1};
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 
 use crate::error::{invalid_parameter, Error};
 use crate::records::{OrderRow, Rows};
@@ -20,6 +22,33 @@ pub fn fill_fields() -> Vec<(&'static str, &'static str)> {
     ]
 }
 
+/// A fill as a numpy record of `FILL_DTYPE`, so the core's `Vec<Fill>` becomes the result array
+/// without a copy.
+#[repr(transparent)]
+#[derive(Clone, Copy, bytemuck::TransparentWrapper)]
+pub struct FillRow(Fill);
+
+// SAFETY: `FillRow` is `Fill`, a `repr(C)` struct of six 8-byte integers without padding, laid
+// out exactly as the dtype below (six little-endian 8-byte fields at offsets 0, 8, ..., 40; a
+// test compares the two), and it holds no Python objects.
+unsafe impl Element for FillRow {
+    const IS_COPY: bool = true;
+
+    fn get_dtype(py: Python<'_>) -> Bound<'_, PyArrayDescr> {
+        static DTYPE: PyOnceLock<Py<PyArrayDescr>> = PyOnceLock::new();
+        DTYPE
+            .get_or_init(py, || {
+                PyArrayDescr::new(py, fill_fields()).expect("FILL_FIELDS is a valid numpy dtype").unbind()
+            })
+            .bind(py)
+            .clone()
+    }
+
+    fn clone_ref(&self, _py: Python<'_>) -> Self {
+        *self
+    }
+}
+
 type Cleared<'py> = (
     Option<i64>,
     Option<(i64, i64)>,
@@ -28,11 +57,11 @@ type Cleared<'py> = (
     u64,
     u128,
     Bound<'py, PyArray1<u64>>,
-    Bound<'py, PyArray1<u64>>,
+    Bound<'py, PyArray1<FillRow>>,
 );
 
 /// Clears the orders in `records` (the bytes of a C-contiguous `ORDER_DTYPE` array).
-/// Returns (price, interval, volume, demand, supply, welfare, filled, fills as flat u64 words).
+/// Returns (price, interval, volume, demand, supply, welfare, filled, fills).
 #[pyfunction]
 #[pyo3(signature = (records, *, rule, allocation, reference_price=None, min_price=None, max_price=None))]
 pub fn clear_records<'py>(
@@ -64,11 +93,6 @@ pub fn clear_records<'py>(
         }
     }
     .map_err(Error)?;
-    let words: Vec<u64> = cleared
-        .fills
-        .iter()
-        .flat_map(|f| [f.buy_id, f.sell_id, f.buyer, f.seller, f.qty, f.price as u64])
-        .collect();
     Ok((
         cleared.price,
         cleared.interval,
@@ -77,6 +101,6 @@ pub fn clear_records<'py>(
         cleared.supply,
         cleared.welfare,
         PyArray1::from_vec(py, cleared.filled),
-        PyArray1::from_vec(py, words),
+        PyArray1::from_vec(py, FillRow::wrap_vec(cleared.fills)),
     ))
 }

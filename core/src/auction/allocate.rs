@@ -3,160 +3,118 @@
 use alloc::vec;
 use alloc::vec::Vec;
 
-use super::ladder::Ladder;
+use super::ladder::{Entry, Ladder};
 use super::{Allocation, Fill};
 use crate::money::largest_remainder;
-use crate::types::OrderSource;
 
-/// How one side fills at the price: everything at least as good as `full_through` (and the
-/// market orders when `market_full`) fills completely; `marginal` is the one level that shares
-/// what is left, as a range of `Ladder::order` with the quantity it shares.
-struct Cut {
-    market_full: bool,
-    full_through: Option<i64>,
-    marginal: Option<(core::ops::Range<usize>, u64, Option<i64>)>,
+/// How one side fills at the price: `entries[..full_end]` fill completely; `marginal` is the
+/// one group (market orders or a price level) that shares what is left.
+pub(crate) struct Cut {
+    full_end: usize,
+    marginal: Option<Marginal>,
 }
 
-fn cut(ladder: &Ladder, price: i64, volume: u64) -> Cut {
+struct Marginal {
+    start: usize,
+    /// What each of the group's entries gets, in priority order.
+    shares: Vec<u64>,
+    /// The level's price; `None` for the market orders.
+    price: Option<i64>,
+}
+
+fn cut(ladder: &Ladder, price: i64, volume: u64, allocation: Allocation) -> Cut {
     let mut left = volume;
-    let mut cut = Cut { market_full: false, full_through: None, marginal: None };
-    if ladder.market_qty > 0 {
-        if ladder.market_qty <= left {
-            left -= ladder.market_qty;
-            cut.market_full = true;
-        } else {
-            cut.marginal = Some((0..ladder.market_end, left, None));
-            return cut;
-        }
-    }
-    for (i, level) in ladder.levels.iter().enumerate() {
-        if left == 0 || !ladder.accepts(level.price, price) {
+    let mut full_end = 0;
+    let groups = core::iter::once((0, ladder.market_end, ladder.market_qty, None)).chain(
+        ladder.levels.iter().enumerate().map(|(i, l)| (ladder.level_start(i), l.end, l.qty, Some(l.price))),
+    );
+    for (start, end, qty, level_price) in groups {
+        if left == 0 || level_price.is_some_and(|p| !ladder.accepts(p, price)) {
             break;
         }
-        if level.qty <= left {
-            left -= level.qty;
-            cut.full_through = Some(level.price);
+        if qty <= left {
+            left -= qty;
+            full_end = end;
         } else {
-            cut.marginal = Some((ladder.level_start(i)..level.end, left, Some(level.price)));
-            break;
+            let shares = share(&ladder.entries[start..end], left, allocation);
+            return Cut { full_end, marginal: Some(Marginal { start, shares, price: level_price }) };
         }
     }
-    cut
+    Cut { full_end, marginal: None }
 }
 
-/// Per-order fills aligned with the input, how many orders of each side filled, and the
-/// welfare: buyers' plus sellers' surplus at the price over limit orders (market orders state
-/// no value).
-pub(crate) struct Allocated {
-    pub filled: Vec<u64>,
-    pub counts: [usize; 2],
-    pub welfare: u128,
-}
-
-pub(crate) fn allocate<S: OrderSource + ?Sized>(
-    src: &S,
-    sides: [&Ladder; 2],
-    price: i64,
-    volume: u64,
-    allocation: Allocation,
-) -> Allocated {
-    let cuts = sides.map(|ladder| cut(ladder, price, volume));
-    let mut filled = vec![0u64; src.len()];
-    let mut counts = [0usize; 2];
-    let mut welfare: u128 = 0;
-    for (i, slot) in filled.iter_mut().enumerate() {
-        let rec = src.record(i);
-        let s = if rec.side == 1 { 0 } else { 1 };
-        let (ladder, cut) = (sides[s], &cuts[s]);
-        let full = if rec.kind == 1 {
-            cut.market_full
-        } else {
-            cut.full_through.is_some_and(|through| ladder.accepts(rec.price, through))
-        };
-        if full {
-            *slot = rec.qty;
-            counts[s] += 1;
-            if rec.kind == 0 {
-                welfare += rec.qty as u128 * rec.price.abs_diff(price) as u128;
-            }
-        }
-    }
-    for (s, (ladder, cut)) in sides.iter().zip(&cuts).enumerate() {
-        if let Some((range, shared, level_price)) = cut.marginal.clone() {
-            let members = &ladder.order[range];
-            for (&i, qty) in members.iter().zip(share(src, members, shared, allocation)) {
-                filled[i as usize] = qty;
-                counts[s] += (qty > 0) as usize;
-            }
-            if let Some(level_price) = level_price {
-                welfare += shared as u128 * level_price.abs_diff(price) as u128;
-            }
-        }
-    }
-    Allocated { filled, counts, welfare }
-}
-
-/// Shares `shared` (less than the members' total) over one level's orders, given in time
+/// Shares `shared` (less than the group's total) over one group's entries, given in time
 /// priority.
-fn share<S: OrderSource + ?Sized>(src: &S, members: &[u32], shared: u64, allocation: Allocation) -> Vec<u64> {
-    let qtys: Vec<u64> = members.iter().map(|&i| src.record(i as usize).qty).collect();
+fn share(entries: &[Entry], shared: u64, allocation: Allocation) -> Vec<u64> {
     match allocation {
         Allocation::Time => {
             let mut left = shared;
-            qtys.iter()
-                .map(|&q| {
-                    let take = q.min(left);
+            entries
+                .iter()
+                .map(|e| {
+                    let take = e.qty.min(left);
                     left -= take;
                     take
                 })
                 .collect()
         }
         Allocation::ProRata => {
+            let qtys: Vec<u64> = entries.iter().map(|e| e.qty).collect();
             let total = qtys.iter().map(|&q| q as u128).sum();
             largest_remainder(shared, &qtys, total)
         }
     }
 }
 
-/// Pairs the filled bids and asks greedily in priority order: at most
-/// (filled bids + filled asks - 1) fills, all at `price`.
-pub(crate) fn fills<S: OrderSource + ?Sized>(
-    src: &S,
-    bids: &Ladder,
-    asks: &Ladder,
-    allocated: &Allocated,
-    price: i64,
-) -> Vec<Fill> {
-    let filled = &allocated.filled;
-    let (mut buys, mut sells) = (filled_in_order(bids, filled), filled_in_order(asks, filled));
-    let (mut buy, mut sell) = (buys.next(), sells.next());
-    let (mut buy_left, mut sell_left) = (buy.map_or(0, |i| filled[i]), sell.map_or(0, |i| filled[i]));
-    let mut fills = Vec::with_capacity(allocated.counts.iter().sum::<usize>().saturating_sub(1));
-    while let (Some(b), Some(s)) = (buy, sell) {
-        let qty = buy_left.min(sell_left);
-        let (bought, sold) = (src.record(b), src.record(s));
-        fills.push(Fill {
-            buy_id: bought.id,
-            sell_id: sold.id,
-            buyer: bought.trader,
-            seller: sold.trader,
-            qty,
-            price,
-        });
-        buy_left -= qty;
-        sell_left -= qty;
-        if buy_left == 0 {
-            buy = buys.next();
-            buy_left = buy.map_or(0, |i| filled[i]);
-        }
-        if sell_left == 0 {
-            sell = sells.next();
-            sell_left = sell.map_or(0, |i| filled[i]);
-        }
-    }
-    fills
+/// The entries of one side that fill, with how much, in priority order.
+fn filled_in_order<'a>(ladder: &'a Ladder, cut: &'a Cut) -> impl Iterator<Item = (&'a Entry, u64)> + 'a {
+    let full = ladder.entries[..cut.full_end].iter().map(|e| (e, e.qty));
+    let partial = cut.marginal.iter().flat_map(move |m| {
+        ladder.entries[m.start..].iter().zip(m.shares.iter().copied()).filter(|&(_, q)| q > 0)
+    });
+    full.chain(partial)
 }
 
-fn filled_in_order<'a>(ladder: &'a Ladder, filled: &'a [u64]) -> impl Iterator<Item = usize> + 'a {
-    ladder.order.iter().map(|&i| i as usize).filter(move |&i| filled[i] > 0)
+/// The outcome at the price: per-order fills aligned with the input, the welfare (buyers'
+/// plus sellers' surplus over limit orders; market orders state no value), and each side's cut.
+pub(crate) struct Allocated {
+    pub filled: Vec<u64>,
+    pub welfare: u128,
+    cuts: [Cut; 2],
+}
+
+pub(crate) fn allocate(n: usize, sides: [&Ladder; 2], price: i64, volume: u64, allocation: Allocation) -> Allocated {
+    let cuts = sides.map(|ladder| cut(ladder, price, volume, allocation));
+    let mut filled = vec![0u64; n];
+    let mut welfare: u128 = 0;
+    for (ladder, cut) in sides.iter().zip(&cuts) {
+        for (entry, qty) in filled_in_order(ladder, cut) {
+            filled[entry.index as usize] = qty;
+        }
+        let surplus = |qty: u64, limit: i64| qty as u128 * limit.abs_diff(price) as u128;
+        for level in ladder.levels.iter().take_while(|l| l.end <= cut.full_end) {
+            welfare += surplus(level.qty, level.price);
+        }
+        if let Some(Marginal { shares, price: Some(limit), .. }) = &cut.marginal {
+            welfare += surplus(shares.iter().sum(), *limit);
+        }
+    }
+    Allocated { filled, welfare, cuts }
+}
+
+/// Pairs the filled bids and asks greedily in priority order: at most
+/// (filled bids + filled asks - 1) fills, all at `price`.
+pub(crate) fn fills(bids: &Ladder, asks: &Ladder, allocated: &Allocated, price: i64) -> Vec<Fill> {
+    let [bid_cut, ask_cut] = &allocated.cuts;
+    let count = |cut: &Cut| cut.full_end + cut.marginal.as_ref().map_or(0, |m| m.shares.iter().filter(|&&q| q > 0).count());
+    let mut fills = Vec::with_capacity((count(bid_cut) + count(ask_cut)).saturating_sub(1));
+    let (mut buys, mut sells) = (filled_in_order(bids, bid_cut), filled_in_order(asks, ask_cut));
+    let (mut buy, mut sell) = (buys.next(), sells.next());
+    while let (Some((b, b_left)), Some((s, s_left))) = (buy, sell) {
+        let qty = b_left.min(s_left);
+        fills.push(Fill { buy_id: b.id, sell_id: s.id, buyer: b.trader, seller: s.trader, qty, price });
+        buy = if b_left == qty { buys.next() } else { Some((b, b_left - qty)) };
+        sell = if s_left == qty { sells.next() } else { Some((s, s_left - qty)) };
+    }
+    fills
 }

@@ -99,7 +99,7 @@ pub fn clear<S: OrderSource + ?Sized>(orders: &S, params: &ClearingParams) -> Re
             });
         }
     }
-    let (bids, asks) = ladder::build(orders)?;
+    let [bids, asks] = ladder::build(orders)?;
     let curve = curve::Curve::new(&bids, &asks);
     let priced = match params.rule {
         PriceRule::K { num, den } => curve.k_rule(num, den, params.min_price, params.max_price)?,
@@ -119,8 +119,8 @@ pub fn clear<S: OrderSource + ?Sized>(orders: &S, params: &ClearingParams) -> Re
     };
     let (demand, supply) = curve.at(price);
     let volume = demand.min(supply);
-    let allocated = allocate::allocate(orders, [&bids, &asks], price, volume, params.allocation);
-    let fills = allocate::fills(orders, &bids, &asks, &allocated, price);
+    let allocated = allocate::allocate(orders.len(), [&bids, &asks], price, volume, params.allocation);
+    let fills = allocate::fills(&bids, &asks, &allocated, price);
     Ok(Clearing {
         price: Some(price),
         interval: Some(interval),
