@@ -5,14 +5,15 @@ from typing import ClassVar, final
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["FILL_FIELDS", "ORDER_FIELDS", "ORDER_ITEMSIZE", "PriceRule", "__version__", "clear_records"]
+__all__ = ["FILL_FIELDS", "FILL_ITEMSIZE", "ORDER_FIELDS", "ORDER_ITEMSIZE", "PriceRule", "__version__", "clear_records"]
 
 __version__: str
 #: (name, numpy format, byte offset) of each field of an order row.
 ORDER_FIELDS: list[tuple[str, str, int]]
 ORDER_ITEMSIZE: int
-#: (name, numpy format) of each field of a fill row.
-FILL_FIELDS: list[tuple[str, str]]
+#: (name, numpy format, byte offset) of each field of a fill row.
+FILL_FIELDS: list[tuple[str, str, int]]
+FILL_ITEMSIZE: int
 
 @final
 class PriceRule:

@@ -15,7 +15,14 @@ from gridmatch.errors import InvalidParameter
 from gridmatch.orders import OrderArray, as_order_array
 
 #: One bilateral trade per row: buy_id u8, sell_id u8, buyer u8, seller u8, qty u8, price i8.
-FILL_DTYPE: np.dtype[np.void] = np.dtype(list(_core.FILL_FIELDS))
+FILL_DTYPE: np.dtype[np.void] = np.dtype(
+    {
+        "names": [name for name, _, _ in _core.FILL_FIELDS],
+        "formats": [fmt for _, fmt, _ in _core.FILL_FIELDS],
+        "offsets": [offset for _, _, offset in _core.FILL_FIELDS],
+        "itemsize": _core.FILL_ITEMSIZE,
+    }
+)
 
 #: One step of an aggregate curve: the quantity D(p) or S(p) at a limit price p.
 CURVE_DTYPE: np.dtype[np.void] = np.dtype([("price", "<i8"), ("qty", "<u8")])

@@ -10,16 +10,28 @@ use crate::error::{invalid_parameter, Error};
 use crate::records::{OrderRow, Rows};
 use crate::rule::extract_rule;
 
-/// (name, numpy format) of every field of `FILL_DTYPE`, in the order of `gridmatch_core::Fill`.
-pub fn fill_fields() -> Vec<(&'static str, &'static str)> {
+/// (name, numpy format, byte offset) of every field of `FILL_DTYPE`, read off `Fill` itself.
+pub fn fill_fields() -> Vec<(&'static str, &'static str, usize)> {
+    use std::mem::offset_of;
     vec![
-        ("buy_id", "<u8"),
-        ("sell_id", "<u8"),
-        ("buyer", "<u8"),
-        ("seller", "<u8"),
-        ("qty", "<u8"),
-        ("price", "<i8"),
+        ("buy_id", "<u8", offset_of!(Fill, buy_id)),
+        ("sell_id", "<u8", offset_of!(Fill, sell_id)),
+        ("buyer", "<u8", offset_of!(Fill, buyer)),
+        ("seller", "<u8", offset_of!(Fill, seller)),
+        ("qty", "<u8", offset_of!(Fill, qty)),
+        ("price", "<i8", offset_of!(Fill, price)),
     ]
+}
+
+/// `FILL_DTYPE` as numpy reads it: `{"names": ..., "formats": ..., "offsets": ..., "itemsize": ...}`.
+fn fill_dtype_spec(py: Python<'_>) -> PyResult<Bound<'_, pyo3::types::PyDict>> {
+    let fields = fill_fields();
+    let spec = pyo3::types::PyDict::new(py);
+    spec.set_item("names", fields.iter().map(|f| f.0).collect::<Vec<_>>())?;
+    spec.set_item("formats", fields.iter().map(|f| f.1).collect::<Vec<_>>())?;
+    spec.set_item("offsets", fields.iter().map(|f| f.2).collect::<Vec<_>>())?;
+    spec.set_item("itemsize", std::mem::size_of::<Fill>())?;
+    Ok(spec)
 }
 
 /// A fill as a numpy record of `FILL_DTYPE`, so the core's `Vec<Fill>` becomes the result array
@@ -28,9 +40,8 @@ pub fn fill_fields() -> Vec<(&'static str, &'static str)> {
 #[derive(Clone, Copy, bytemuck::TransparentWrapper)]
 pub struct FillRow(Fill);
 
-// SAFETY: `FillRow` is `Fill`, a `repr(C)` struct of six 8-byte integers without padding, laid
-// out exactly as the dtype below (six little-endian 8-byte fields at offsets 0, 8, ..., 40; a
-// test compares the two), and it holds no Python objects.
+// SAFETY: `FillRow` is `Fill`, a `repr(C)` struct of 8-byte integers (`Pod`: no padding), and
+// the dtype below is built from its own field offsets and size; it holds no Python objects.
 unsafe impl Element for FillRow {
     const IS_COPY: bool = true;
 
@@ -38,7 +49,10 @@ unsafe impl Element for FillRow {
         static DTYPE: PyOnceLock<Py<PyArrayDescr>> = PyOnceLock::new();
         DTYPE
             .get_or_init(py, || {
-                PyArrayDescr::new(py, fill_fields()).expect("FILL_FIELDS is a valid numpy dtype").unbind()
+                fill_dtype_spec(py)
+                    .and_then(|spec| PyArrayDescr::new(py, spec))
+                    .expect("FILL_FIELDS describes a valid numpy dtype")
+                    .unbind()
             })
             .bind(py)
             .clone()

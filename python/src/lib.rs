@@ -14,6 +14,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ORDER_FIELDS", records::order_fields())?;
     m.add("ORDER_ITEMSIZE", std::mem::size_of::<records::OrderRow>())?;
     m.add("FILL_FIELDS", clearing::fill_fields())?;
+    m.add("FILL_ITEMSIZE", std::mem::size_of::<gridmatch_core::Fill>())?;
     m.add_class::<rule::PriceRule>()?;
     m.add_function(wrap_pyfunction!(clearing::clear_records, m)?)?;
     Ok(())
