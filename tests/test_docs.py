@@ -1,0 +1,29 @@
+"""The documentation's examples run as written: every ```python block of the README and the
+doctests of the package's modules."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+import re
+from pathlib import Path
+
+import pytest
+
+README = Path(__file__).parent.parent / "README.md"
+BLOCKS = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+
+
+def test_the_readme_has_examples():
+    assert len(BLOCKS) >= 3
+
+
+@pytest.mark.parametrize("code", BLOCKS, ids=[f"block{i}" for i in range(len(BLOCKS))])
+def test_readme_example_runs(code):
+    exec(compile(code, str(README), "exec"), {"__name__": "readme_example"})
+
+
+@pytest.mark.parametrize("module", ["gridmatch", "gridmatch.clearing", "gridmatch.orders"])
+def test_docstring_examples(module):
+    failures, tried = doctest.testmod(importlib.import_module(module), report=True)
+    assert tried > 0 and failures == 0
