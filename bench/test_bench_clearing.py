@@ -14,8 +14,9 @@ Groups (one per book size, 1e3 .. 1e6 orders, seeded `energy_book`s built once p
 - ``test_gridmatch_dataframe``: ``gridmatch.clear`` on a pandas DataFrame at 1e5 orders: the
   cost of converting (and validating) columns into ``ORDER_DTYPE`` on top of the clearing.
 
-Every benchmark checks the result it timed. Timings at 1e6 use ``benchmark.pedantic`` with a
-fixed number of rounds. `test_baseline_agrees_with_gridmatch` is a plain test: ``pytest bench
+Every benchmark checks the result it timed. Each warms up (up to 20 calls) before
+pytest-benchmark calibrates its rounds; timings at 1e6 use ``benchmark.pedantic`` with a fixed
+number of rounds after one warm-up round. `test_baseline_agrees_with_gridmatch` is a plain test: ``pytest bench
 --benchmark-only`` (``make bench``) skips it, ``pytest bench --benchmark-disable`` runs it along
 with one untimed pass of every benchmark.
 """
@@ -40,6 +41,9 @@ RULES: dict[str, dict[str, Any]] = {"midpoint": {}, "exchange": {"reference_pric
 #: From this size on, a fixed number of rounds (pytest-benchmark's calibration would run more).
 PEDANTIC_FROM = 1_000_000
 PEDANTIC_ROUNDS = 10
+#: Warm up before calibrating: a first call that faults in fresh memory would otherwise make
+#: pytest-benchmark's calibration pick far fewer rounds for whichever benchmark runs first.
+WARMED_UP = pytest.mark.benchmark(warmup=True, warmup_iterations=20)
 
 
 def size_name(n: int) -> str:
@@ -56,6 +60,7 @@ def run(benchmark: Any, n: int, fn: Callable[..., Any], *args: Any, **kwargs: An
     return benchmark(fn, *args, **kwargs)
 
 
+@WARMED_UP
 @pytest.mark.parametrize("book", SIZES, indirect=True, ids=size_name)
 @pytest.mark.parametrize("rule", RULES)
 def test_gridmatch(benchmark: Any, book: np.ndarray, rule: str) -> None:
@@ -64,6 +69,7 @@ def test_gridmatch(benchmark: Any, book: np.ndarray, rule: str) -> None:
     assert int(result.filled.sum()) == 2 * result.volume
 
 
+@WARMED_UP
 @pytest.mark.parametrize("book", SIZES, indirect=True, ids=size_name)
 def test_numpy_baseline(benchmark: Any, book: np.ndarray) -> None:
     result = run(benchmark, len(book), numpy_baseline.clear_midpoint, book)
@@ -72,6 +78,7 @@ def test_numpy_baseline(benchmark: Any, book: np.ndarray) -> None:
     assert np.array_equal(result.filled, engine.filled.astype(np.int64))
 
 
+@WARMED_UP
 @pytest.mark.parametrize("ref_book", REFERENCE_SIZES, indirect=True, ids=size_name)
 @pytest.mark.parametrize("rule", RULES)
 def test_reference(benchmark: Any, ref_book: tuple[np.ndarray, list[Any]], rule: str) -> None:
@@ -82,6 +89,7 @@ def test_reference(benchmark: Any, ref_book: tuple[np.ndarray, list[Any]], rule:
     assert result.filled == engine.filled.tolist()
 
 
+@WARMED_UP
 @pytest.mark.parametrize("frame", DATAFRAME_SIZES, indirect=True, ids=size_name)
 def test_gridmatch_dataframe(benchmark: Any, frame: Any) -> None:
     result = run(benchmark, len(frame), gm.clear, frame)
