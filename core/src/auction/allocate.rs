@@ -6,6 +6,7 @@ use alloc::vec::Vec;
 use super::ladder::{Entry, Ladder};
 use super::{Allocation, Fill};
 use crate::money::largest_remainder;
+use crate::types::OrderSource;
 
 /// How one side fills at the price: `entries[..full_end]` fill completely; `marginal` is the
 /// one group (market orders or a price level) that shares what is left.
@@ -104,17 +105,29 @@ pub(crate) fn allocate(n: usize, sides: [&Ladder; 2], price: i64, volume: u64, a
 
 /// Pairs the filled bids and asks greedily in priority order: at most
 /// (filled bids + filled asks - 1) fills, all at `price`.
-pub(crate) fn fills(bids: &Ladder, asks: &Ladder, allocated: &Allocated, price: i64) -> Vec<Fill> {
+pub(crate) fn fills<S: OrderSource + ?Sized>(
+    src: &S,
+    bids: &Ladder,
+    asks: &Ladder,
+    allocated: &Allocated,
+    price: i64,
+) -> Vec<Fill> {
     let [bid_cut, ask_cut] = &allocated.cuts;
     let count = |cut: &Cut| cut.full_end + cut.marginal.as_ref().map_or(0, |m| m.shares.iter().filter(|&&q| q > 0).count());
     let mut fills = Vec::with_capacity((count(bid_cut) + count(ask_cut)).saturating_sub(1));
-    let (mut buys, mut sells) = (filled_in_order(bids, bid_cut), filled_in_order(asks, ask_cut));
+    // (id, trader, quantity left) of each filled order, in priority order.
+    let who = |(entry, qty): (&Entry, u64)| {
+        let rec = src.record(entry.index as usize);
+        (rec.id, rec.trader, qty)
+    };
+    let mut buys = filled_in_order(bids, bid_cut).map(who);
+    let mut sells = filled_in_order(asks, ask_cut).map(who);
     let (mut buy, mut sell) = (buys.next(), sells.next());
-    while let (Some((b, b_left)), Some((s, s_left))) = (buy, sell) {
+    while let (Some((buy_id, buyer, b_left)), Some((sell_id, seller, s_left))) = (buy, sell) {
         let qty = b_left.min(s_left);
-        fills.push(Fill { buy_id: b.id, sell_id: s.id, buyer: b.trader, seller: s.trader, qty, price });
-        buy = if b_left == qty { buys.next() } else { Some((b, b_left - qty)) };
-        sell = if s_left == qty { sells.next() } else { Some((s, s_left - qty)) };
+        fills.push(Fill { buy_id, sell_id, buyer, seller, qty, price });
+        buy = if b_left == qty { buys.next() } else { Some((buy_id, buyer, b_left - qty)) };
+        sell = if s_left == qty { sells.next() } else { Some((sell_id, seller, s_left - qty)) };
     }
     fills
 }

@@ -11,19 +11,18 @@ use crate::error::CoreError;
 use crate::radix;
 use crate::types::{OrderRecord, OrderSource, Side};
 
-/// What the engine keeps of an order once it is in priority order.
+/// What the engine keeps of an order once it is in priority order: 16 bytes, so a million
+/// orders sort into 16 MB; the fills read ids and traders back from the input.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Entry {
     pub qty: u64,
-    pub id: u64,
-    pub trader: u64,
     /// Position in the input.
     pub index: u32,
 }
 
 impl Entry {
     fn of(rec: &OrderRecord, index: usize) -> Entry {
-        Entry { qty: rec.qty, id: rec.id, trader: rec.trader, index: index as u32 }
+        Entry { qty: rec.qty, index: index as u32 }
     }
 }
 

@@ -120,7 +120,7 @@ pub fn clear<S: OrderSource + ?Sized>(orders: &S, params: &ClearingParams) -> Re
     let (demand, supply) = curve.at(price);
     let volume = demand.min(supply);
     let allocated = allocate::allocate(orders.len(), [&bids, &asks], price, volume, params.allocation);
-    let fills = allocate::fills(&bids, &asks, &allocated, price);
+    let fills = allocate::fills(orders, &bids, &asks, &allocated, price);
     Ok(Clearing {
         price: Some(price),
         interval: Some(interval),
