@@ -8,7 +8,7 @@ export PATH := $(abspath $(VENV))/bin:$(HOME)/.cargo/bin:$(PATH)
 HYPOTHESIS_PROFILE ?= ci
 export HYPOTHESIS_PROFILE
 
-.PHONY: help demo test test-rust test-python build bench lint clean
+.PHONY: help demo test test-rust test-python build bench fuzz lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -34,9 +34,16 @@ test-rust: $(STAMP)
 test-python: build
 	$(PY) -m pytest -q
 
-bench: build ## criterion and pytest-benchmark figures (slow; not part of test)
+bench: build ## criterion, pytest-benchmark and memory figures for bench/RESULTS.md (slow; not in test)
 	cargo bench -p gridmatch-core --bench clearing_criterion
-	$(PY) -m pytest bench -q --benchmark-only --benchmark-columns=min,median,mean,max,rounds
+	$(PY) -m pytest bench -q --benchmark-only --benchmark-columns=min,median,mean,max,rounds \
+		--benchmark-json=.benchmarks/run.json
+	$(PY) bench/report.py .benchmarks/run.json
+	$(PY) bench/memory.py
+
+fuzz: build ## the property tests, much longer: hypothesis 'thorough', 100k proptest cases
+	PROPTEST_CASES=100000 cargo test -p gridmatch-core --release --test properties --test money_properties
+	HYPOTHESIS_PROFILE=thorough $(PY) -m pytest -q tests/test_properties.py tests/test_reference.py
 
 lint: build ## clippy -D warnings, ruff, mypy, stubtest
 	cargo clippy --workspace --all-targets -- -D warnings

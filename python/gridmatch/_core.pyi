@@ -5,7 +5,15 @@ from typing import ClassVar, final
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["FILL_FIELDS", "FILL_ITEMSIZE", "ORDER_FIELDS", "ORDER_ITEMSIZE", "PriceRule", "__version__", "clear_records"]
+__all__ = [
+    "FILL_FIELDS",
+    "FILL_ITEMSIZE",
+    "ORDER_FIELDS",
+    "ORDER_ITEMSIZE",
+    "PriceRule",
+    "__version__",
+    "clear_records",
+]
 
 __version__: str
 #: (name, numpy format, byte offset) of each field of an order row.
