@@ -11,8 +11,10 @@ use crate::error::CoreError;
 use crate::radix;
 use crate::types::{OrderRecord, OrderSource, Side};
 
-/// What the engine keeps of an order once it is in priority order: 16 bytes, so a million
-/// orders sort into 16 MB; the fills read ids and traders back from the input.
+/// What the engine keeps of an order once it is in priority order: 12 bytes (packed: x86 and
+/// ARM read unaligned words at full speed), so a million orders sort into 12 MB; the fills read
+/// ids and traders back from the input.
+#[repr(C, packed(4))]
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Entry {
     pub qty: u64,
