@@ -8,7 +8,7 @@ the constant regions beyond the lowest and highest limit). Pure Python ints, no 
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sortedcontainers import SortedDict
@@ -368,3 +368,527 @@ def max_welfare(orders: Sequence[RefOrder]) -> int:
         if asks[j][1] == 0:
             j += 1
     return total
+
+
+# ------------------------------------------------------------------------------------------------
+# Continuous limit order book: the oracle for the engine's book, event by event.
+#
+# It follows the semantics contract (book_semantics.md) step by step: price-time priority, trades at
+# the maker's price, STP, IOC/FOK/GTD, post-only, amend, expire, and an uncross through `clear` above.
+# Every command validates completely before it changes anything, so a rejected command changes
+# nothing. Where the contract is silent the simplest reading is taken; those places are marked
+# "Reading:" below.
+# ------------------------------------------------------------------------------------------------
+
+# event kinds
+ACCEPTED, REJECTED, FILL, CANCELLED, AMENDED = 0, 1, 2, 3, 4
+# reject reasons
+DUPLICATE_ID = 1
+UNKNOWN_ID = 2
+ZERO_QUANTITY = 3
+INVALID_SIDE = 4
+OFF_TICK = 5
+OFF_LOT = 6
+WOULD_CROSS = 7
+INVALID_TIF = 8
+EXPIRY_PASSED = 9
+INVALID_KIND = 10
+INVALID_OP = 11
+NOTHING_TO_AMEND = 12
+# cancel reasons
+USER, UNFILLED, KILLED, SELF_TRADE, EXPIRED = 1, 2, 3, 4, 5
+# event flags
+MAKER_DONE, TAKER_DONE, KEPT_PRIORITY = 1, 2, 4
+# time in force
+GTC, GTD, IOC, FOK = 0, 1, 2, 3
+# command rows (process)
+OP_SUBMIT, OP_CANCEL, OP_AMEND, OP_EXPIRE = 0, 1, 2, 3
+POST_ONLY, PROTECTED, AMEND_QTY, AMEND_PRICE = 1, 2, 4, 8
+
+STP_MODES = ("none", "cancel_newest", "cancel_oldest", "cancel_both", "decrement")
+
+
+@dataclass(frozen=True)
+class RefEvent:
+    """One event record of the engine; fields that do not apply are 0."""
+
+    kind: int = 0
+    cmd: int = 0
+    id: int = 0
+    trader: int = 0
+    maker_id: int = 0
+    maker_trader: int = 0
+    price: int = 0
+    qty: int = 0
+    reason: int = 0
+    side: int = 0
+    flags: int = 0
+
+    def as_tuple(self) -> tuple[int, ...]:
+        """The engine record's field order."""
+        return (
+            self.cmd,
+            self.id,
+            self.trader,
+            self.maker_id,
+            self.maker_trader,
+            self.price,
+            self.qty,
+            self.kind,
+            self.reason,
+            self.side,
+            self.flags,
+        )
+
+
+@dataclass(eq=False)  # compared by identity: `list.remove` / `list.index` find this very order
+class Resting:
+    """An order in the book."""
+
+    id: int
+    trader: int
+    side: int
+    price: int
+    qty: int  # open (remaining) quantity
+    tif: int  # GTC or GTD
+    expiry: int  # 0 unless GTD
+    ts: int  # the caller's timestamp, kept for orders(); priority is `seq`
+    post_only: bool
+    seq: int = 0  # arrival order: set each time the order joins the back of a queue
+
+
+@dataclass(eq=False)
+class Taker:
+    """An order while it matches: a new submission, or a resting order whose amendment re-enters."""
+
+    id: int
+    trader: int
+    side: int
+    price: int  # the price its events show: limit price, protection, or 0
+    qty: int  # left to match
+    limit: int | None  # the worst price it trades at; None: a market order without protection
+
+
+def crosses(side: int, limit: int | None, level_price: int) -> bool:
+    """Does an order on `side` with price limit `limit` trade with an opposite level at `level_price`?"""
+    if limit is None:
+        return True
+    return level_price <= limit if side == BUY else level_price >= limit
+
+
+def field(row: object, name: str) -> int:
+    """A command row's field as a Python int; 0 when the row has no such field."""
+    try:
+        value = row[name]  # type: ignore[index]
+    except (KeyError, IndexError, ValueError):
+        return 0
+    return int(value)
+
+
+class RefBook:
+    """A continuous limit order book: per side, a SortedDict of price -> FIFO list of Resting orders."""
+
+    def __init__(self, stp: str = "none", tick: int | None = None, lot: int | None = None) -> None:
+        if stp not in STP_MODES:
+            raise ValueError(f"unknown stp {stp!r}")
+        if tick is not None and tick <= 0:
+            raise ValueError(f"tick must be positive, not {tick}")
+        if lot is not None and lot <= 0:
+            raise ValueError(f"lot must be positive, not {lot}")
+        self.stp = stp
+        self.tick = tick
+        self.lot = lot
+        self.bids: SortedDict = SortedDict()  # best = highest price = last key
+        self.asks: SortedDict = SortedDict()  # best = lowest price = first key
+        self.resting: dict[int, Resting] = {}
+        self.used_ids: set[int] = set()  # every id ever accepted
+        self.now: int | None = None  # the largest expire time seen
+        self._seq = 0
+
+    # -- the ladders ------------------------------------------------------------------------------
+
+    def _levels(self, side: int) -> SortedDict:
+        return self.bids if side == BUY else self.asks
+
+    def _prices_best_first(self, side: int) -> list[int]:
+        levels = self._levels(side)
+        return list(reversed(levels.keys())) if side == BUY else list(levels.keys())
+
+    def _best_price(self, side: int) -> int | None:
+        levels = self._levels(side)
+        if not levels:
+            return None
+        return levels.peekitem(-1 if side == BUY else 0)[0]
+
+    def _would_trade(self, side: int, limit: int | None) -> bool:
+        """Does the opposite side's best level cross an order on `side` with this limit?"""
+        best = self._best_price(-side)
+        return best is not None and crosses(side, limit, best)
+
+    def _rest(self, order: Resting) -> None:
+        """Put the order at the back of its price level's queue."""
+        self._seq += 1
+        order.seq = self._seq
+        self._levels(order.side).setdefault(order.price, []).append(order)
+        self.resting[order.id] = order
+
+    def _remove(self, order: Resting) -> None:
+        levels = self._levels(order.side)
+        queue = levels[order.price]
+        queue.remove(order)
+        if not queue:
+            del levels[order.price]
+        del self.resting[order.id]
+
+    # -- events -----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _rejected(cmd: int, id: int, trader: int, reason: int) -> list[RefEvent]:
+        return [RefEvent(kind=REJECTED, cmd=cmd, id=id, trader=trader, reason=reason)]
+
+    @staticmethod
+    def _cancelled(cmd: int, order: Resting | Taker, qty: int, reason: int) -> RefEvent:
+        return RefEvent(
+            kind=CANCELLED,
+            cmd=cmd,
+            id=order.id,
+            trader=order.trader,
+            price=order.price,
+            qty=qty,
+            reason=reason,
+            side=order.side,
+        )
+
+    # -- matching ---------------------------------------------------------------------------------
+
+    def _fok_fillable(self, taker: Taker) -> int:
+        """How much a FOK order could fill now, counted without changing anything."""
+        count = 0
+        opposite = self._levels(-taker.side)
+        for price in self._prices_best_first(-taker.side):
+            if not crosses(taker.side, taker.limit, price):
+                break
+            for maker in opposite[price]:
+                if maker.trader == taker.trader and self.stp != "none":
+                    if self.stp == "cancel_oldest":
+                        continue  # matching will cancel this maker and go on
+                    return count  # matching would stop (or shrink the taker) here
+                count += maker.qty
+        return count
+
+    def _match(self, taker: Taker, cmd: int, events: list[RefEvent]) -> None:
+        """Take the opposite side's crossing makers, best price first, FIFO in a level."""
+        opposite = self._levels(-taker.side)
+        while taker.qty > 0 and self._would_trade(taker.side, taker.limit):
+            price = self._best_price(-taker.side)
+            maker = opposite[price][0]
+            if maker.trader == taker.trader and self.stp != "none":
+                self._self_trade(taker, maker, cmd, events)
+                continue
+            q = min(taker.qty, maker.qty)
+            taker.qty -= q
+            maker.qty -= q
+            flags = (MAKER_DONE if maker.qty == 0 else 0) | (TAKER_DONE if taker.qty == 0 else 0)
+            events.append(
+                RefEvent(
+                    kind=FILL,
+                    cmd=cmd,
+                    id=taker.id,
+                    trader=taker.trader,
+                    maker_id=maker.id,
+                    maker_trader=maker.trader,
+                    price=maker.price,
+                    qty=q,
+                    side=taker.side,
+                    flags=flags,
+                )
+            )
+            if maker.qty == 0:
+                self._remove(maker)
+
+    def _self_trade(self, taker: Taker, maker: Resting, cmd: int, events: list[RefEvent]) -> None:
+        """Self-trade prevention; a taker set to 0 stops the matching loop."""
+        if self.stp == "cancel_newest":
+            events.append(self._cancelled(cmd, taker, taker.qty, SELF_TRADE))
+            taker.qty = 0
+        elif self.stp == "cancel_oldest":
+            events.append(self._cancelled(cmd, maker, maker.qty, SELF_TRADE))
+            self._remove(maker)
+        elif self.stp == "cancel_both":
+            events.append(self._cancelled(cmd, maker, maker.qty, SELF_TRADE))
+            events.append(self._cancelled(cmd, taker, taker.qty, SELF_TRADE))
+            self._remove(maker)
+            taker.qty = 0
+        elif self.stp == "decrement":
+            d = min(taker.qty, maker.qty)
+            events.append(self._cancelled(cmd, maker, d, SELF_TRADE))
+            events.append(self._cancelled(cmd, taker, d, SELF_TRADE))
+            maker.qty -= d
+            taker.qty -= d
+            if maker.qty == 0:
+                self._remove(maker)
+        else:  # pragma: no cover - __init__ checked the mode
+            raise AssertionError(self.stp)
+
+    # -- commands ---------------------------------------------------------------------------------
+
+    def _submit_reject_reason(
+        self,
+        id: int,
+        side: int,
+        price: int,
+        qty: int,
+        tif: int,
+        kind: int,
+        post_only: bool,
+        protection: int | None,
+        expiry: int,
+    ) -> int:
+        """The contract's validation steps in order; 0 when the submission is accepted."""
+        if id in self.used_ids:
+            return DUPLICATE_ID
+        if side not in (BUY, SELL):
+            return INVALID_SIDE
+        if qty == 0:
+            return ZERO_QUANTITY
+        if kind not in (LIMIT, MARKET):
+            return INVALID_KIND
+        # Reading: the engine's codes are unsigned, so "tif > 3" is "not one of 0..3".
+        if tif not in (GTC, GTD, IOC, FOK):
+            return INVALID_TIF
+        if kind == MARKET and tif in (GTC, GTD):
+            return INVALID_TIF
+        if post_only and (kind == MARKET or tif in (IOC, FOK)):
+            return INVALID_TIF
+        if self.tick is not None:
+            checked = price if kind == LIMIT else protection  # a market order without protection: nothing
+            if checked is not None and checked % self.tick != 0:
+                return OFF_TICK
+        if self.lot is not None and qty % self.lot != 0:
+            return OFF_LOT
+        if tif == GTD and self.now is not None and expiry <= self.now:
+            return EXPIRY_PASSED
+        if post_only and self._would_trade(side, price):
+            return WOULD_CROSS
+        return 0
+
+    def submit(
+        self,
+        id: int,
+        trader: int,
+        side: int,
+        price: int,
+        qty: int,
+        tif: int = GTC,
+        kind: int = LIMIT,
+        post_only: bool = False,
+        protection: int | None = None,
+        expiry: int = 0,
+        ts: int = 0,
+        cmd: int = 0,
+    ) -> list[RefEvent]:
+        if qty < 0:
+            raise ValueError(f"qty {qty} < 0: quantities are unsigned in the engine")
+        post_only = bool(post_only)
+        reason = self._submit_reject_reason(id, side, price, qty, tif, kind, post_only, protection, expiry)
+        if reason:
+            return self._rejected(cmd, id, trader, reason)
+
+        self.used_ids.add(id)
+        if kind == LIMIT:
+            # Reading: a limit order ignores `protection`.
+            shown, limit = price, price
+        else:
+            shown, limit = (0 if protection is None else protection), protection
+        events = [RefEvent(kind=ACCEPTED, cmd=cmd, id=id, trader=trader, price=shown, qty=qty, side=side)]
+        taker = Taker(id, trader, side, shown, qty, limit)
+
+        if tif == FOK and self._fok_fillable(taker) < qty:
+            events.append(self._cancelled(cmd, taker, qty, KILLED))
+            return events
+
+        self._match(taker, cmd, events)
+        if taker.qty == 0:
+            return events
+        if kind == MARKET or tif in (IOC, FOK):
+            assert tif != FOK, "a FOK order that passed its check fills completely"
+            events.append(self._cancelled(cmd, taker, taker.qty, UNFILLED))
+        else:
+            # Reading: only a GTD order keeps its expiry; a GTC order rests with expiry 0.
+            self._rest(Resting(id, trader, side, price, taker.qty, tif, expiry if tif == GTD else 0, ts, post_only))
+        return events
+
+    def cancel(self, id: int, trader: int = 0, cmd: int = 0) -> list[RefEvent]:
+        # Reading: the contract has no ownership check, so `trader` only fills in a rejection.
+        order = self.resting.get(id)
+        if order is None:
+            return self._rejected(cmd, id, trader, UNKNOWN_ID)
+        self._remove(order)
+        return [self._cancelled(cmd, order, order.qty, USER)]
+
+    def amend(
+        self, id: int, qty: int | None = None, price: int | None = None, trader: int = 0, cmd: int = 0
+    ) -> list[RefEvent]:
+        if qty is not None and qty < 0:
+            raise ValueError(f"qty {qty} < 0: quantities are unsigned in the engine")
+        order = self.resting.get(id)
+        if order is None:
+            return self._rejected(cmd, id, trader, UNKNOWN_ID)
+        if qty is None and price is None:
+            return self._rejected(cmd, id, trader, NOTHING_TO_AMEND)
+        if price is not None and self.tick is not None and price % self.tick != 0:
+            return self._rejected(cmd, id, trader, OFF_TICK)
+        if qty is not None and qty != 0 and self.lot is not None and qty % self.lot != 0:
+            return self._rejected(cmd, id, trader, OFF_LOT)
+        new_qty = order.qty if qty is None else qty
+        new_price = order.price if price is None else price
+
+        if new_qty == 0:
+            self._remove(order)
+            return [self._cancelled(cmd, order, order.qty, USER)]
+
+        def amended(flags: int) -> RefEvent:
+            return RefEvent(
+                kind=AMENDED,
+                cmd=cmd,
+                id=order.id,
+                trader=order.trader,
+                price=new_price,
+                qty=new_qty,
+                side=order.side,
+                flags=flags,
+            )
+
+        if new_price == order.price and new_qty <= order.qty:
+            order.qty = new_qty
+            return [amended(KEPT_PRIORITY)]
+
+        if order.post_only and self._would_trade(order.side, new_price):
+            return self._rejected(cmd, id, trader, WOULD_CROSS)
+        self._remove(order)
+        events = [amended(0)]
+        taker = Taker(order.id, order.trader, order.side, new_price, new_qty, new_price)
+        self._match(taker, cmd, events)
+        if taker.qty > 0:
+            order.price = new_price
+            order.qty = taker.qty
+            self._rest(order)  # keeps tif, expiry, ts and post_only
+        return events
+
+    def expire(self, now: int, cmd: int = 0) -> list[RefEvent]:
+        self.now = now if self.now is None else max(self.now, now)
+        now = self.now
+        due = [o for o in self.resting.values() if o.tif == GTD and o.expiry <= now]
+        # Reading: "arrival" is the arrival sequence that also orders the queues (an amendment that
+        # loses priority arrives anew), the same `seq` uncross uses as ts.
+        due.sort(key=lambda o: (o.expiry, o.seq))
+        events = []
+        for order in due:
+            self._remove(order)
+            events.append(self._cancelled(cmd, order, order.qty, EXPIRED))
+        return events
+
+    def process(self, commands: Iterable[object]) -> list[RefEvent]:
+        """Command rows (dict-like, COMMAND fields; a missing field reads 0); cmd = the row's position."""
+        events: list[RefEvent] = []
+        for cmd, row in enumerate(commands):
+            op = field(row, "op")
+            id, trader = field(row, "id"), field(row, "trader")
+            price, qty, flags = field(row, "price"), field(row, "qty"), field(row, "flags")
+            if op == OP_SUBMIT:
+                events += self.submit(
+                    id,
+                    trader,
+                    field(row, "side"),
+                    price,
+                    qty,
+                    tif=field(row, "tif"),
+                    kind=field(row, "kind"),
+                    post_only=bool(flags & POST_ONLY),
+                    # Reading: PROTECTED on a limit order is ignored, as a limit ignores protection.
+                    protection=price if flags & PROTECTED else None,
+                    expiry=field(row, "expiry"),
+                    ts=field(row, "ts"),
+                    cmd=cmd,
+                )
+            elif op == OP_CANCEL:
+                events += self.cancel(id, trader=trader, cmd=cmd)
+            elif op == OP_AMEND:
+                events += self.amend(
+                    id,
+                    qty=qty if flags & AMEND_QTY else None,
+                    price=price if flags & AMEND_PRICE else None,
+                    trader=trader,
+                    cmd=cmd,
+                )
+            elif op == OP_EXPIRE:
+                events += self.expire(field(row, "ts"), cmd=cmd)
+            else:
+                events += self._rejected(cmd, id, trader, INVALID_OP)
+        return events
+
+    def uncross(
+        self,
+        rule: str | tuple[int, int] = "midpoint",
+        allocation: str = "time",
+        reference_price: int | None = None,
+        min_price: int | None = None,
+        max_price: int | None = None,
+    ) -> RefResult:
+        """The call auction of `clear` over the resting orders; what filled leaves the book. No events.
+
+        Errors of `clear` (IndeterminatePrice, ...) propagate with the book unchanged.
+        """
+        resting = [o for side in (BUY, SELL) for o in self._in_priority(side)]
+        orders = [RefOrder(o.id, o.trader, o.side, o.price, o.qty, o.seq, LIMIT) for o in resting]
+        result = clear(
+            orders,
+            rule=rule,
+            allocation=allocation,
+            reference_price=reference_price,
+            min_price=min_price,
+            max_price=max_price,
+        )
+        for order, filled in zip(resting, result.filled, strict=True):
+            order.qty -= filled
+            if order.qty == 0:
+                self._remove(order)
+        return result
+
+    # -- queries ----------------------------------------------------------------------------------
+
+    def _in_priority(self, side: int) -> list[Resting]:
+        levels = self._levels(side)
+        return [o for p in self._prices_best_first(side) for o in levels[p]]
+
+    def _level(self, side: int, price: int) -> tuple[int, int, int]:
+        queue = self._levels(side)[price]
+        return (price, sum(o.qty for o in queue), len(queue))
+
+    def best_bid(self) -> tuple[int, int, int] | None:
+        best = self._best_price(BUY)
+        return None if best is None else self._level(BUY, best)
+
+    def best_ask(self) -> tuple[int, int, int] | None:
+        best = self._best_price(SELL)
+        return None if best is None else self._level(SELL, best)
+
+    def depth(self, n: int) -> tuple[list[tuple[int, int, int]], list[tuple[int, int, int]]]:
+        if n < 0:
+            raise ValueError(f"depth {n} < 0")
+        bids = [self._level(BUY, p) for p in self._prices_best_first(BUY)[:n]]
+        asks = [self._level(SELL, p) for p in self._prices_best_first(SELL)[:n]]
+        return bids, asks
+
+    def orders(self) -> list[tuple[int, int, int, int, int, int, int, int]]:
+        return [
+            (o.id, o.trader, o.side, o.price, o.qty, o.tif, o.expiry, o.ts)
+            for side in (BUY, SELL)
+            for o in self._in_priority(side)
+        ]
+
+    def position(self, id: int) -> tuple[int, int] | None:
+        order = self.resting.get(id)
+        if order is None:
+            return None
+        return (order.qty, self._levels(order.side)[order.price].index(order))
