@@ -12,6 +12,7 @@
 extern crate alloc;
 
 pub mod auction;
+pub mod book;
 pub mod error;
 pub mod money;
 mod radix;
