@@ -11,18 +11,12 @@ import numpy.typing as npt
 
 from gridmatch import _core
 from gridmatch._core import PriceRule
+from gridmatch._records import record_dtype
 from gridmatch.errors import InvalidParameter
 from gridmatch.orders import OrderArray, as_order_array
 
 #: One bilateral trade per row: buy_id u8, sell_id u8, buyer u8, seller u8, qty u8, price i8.
-FILL_DTYPE: np.dtype[np.void] = np.dtype(
-    {
-        "names": [name for name, _, _ in _core.FILL_FIELDS],
-        "formats": [fmt for _, fmt, _ in _core.FILL_FIELDS],
-        "offsets": [offset for _, _, offset in _core.FILL_FIELDS],
-        "itemsize": _core.FILL_ITEMSIZE,
-    }
-)
+FILL_DTYPE: np.dtype[np.void] = record_dtype(_core.FILL_FIELDS, _core.FILL_ITEMSIZE)
 
 #: One step of an aggregate curve: the quantity D(p) or S(p) at a limit price p.
 CURVE_DTYPE: np.dtype[np.void] = np.dtype([("price", "<i8"), ("qty", "<u8")])
@@ -126,20 +120,26 @@ def clear(
             f"allocation = {allocation!r}: expected 'time' or 'pro_rata'", field="allocation", value=allocation
         )
     records = as_order_array(orders)
-    price, interval, volume, demand, supply, welfare, filled, fills = _core.clear_records(
+    cleared = _core.clear_records(
         records.view(np.uint8),
         rule=rule,
         allocation=allocation,
-        reference_price=_tick("reference_price", reference_price),
-        min_price=_tick("min_price", min_price),
-        max_price=_tick("max_price", max_price),
+        reference_price=tick_param("reference_price", reference_price),
+        min_price=tick_param("min_price", min_price),
+        max_price=tick_param("max_price", max_price),
     )
+    return finish_clearing(cleared, records)
+
+
+def finish_clearing(cleared: tuple[Any, ...], orders: OrderArray) -> ClearingResult:
+    """The result object of the core's clearing tuple, its arrays made read-only."""
+    price, interval, volume, demand, supply, welfare, filled, fills = cleared
     filled.flags.writeable = False
     fills.flags.writeable = False
-    return ClearingResult(price, interval, volume, demand, supply, welfare, filled, fills, records)
+    return ClearingResult(price, interval, volume, demand, supply, welfare, filled, fills, orders)
 
 
-def _tick(name: str, value: Any) -> int | None:
+def tick_param(name: str, value: Any) -> int | None:
     """A price parameter as an int64 tick, refusing floats, booleans and out-of-range values."""
     if value is None:
         return None

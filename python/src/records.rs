@@ -1,7 +1,9 @@
 //! Orders read in place from a numpy `ORDER_DTYPE` buffer.
 
 use bytemuck::{Pod, Zeroable};
-use gridmatch_core::{OrderRecord, OrderSource};
+use gridmatch_core::{Order, OrderRecord, OrderSource};
+
+use crate::dtype::{numpy_record, Fields};
 
 /// One row of `ORDER_DTYPE`: the numpy side builds its dtype from these offsets, so the two
 /// layouts cannot drift apart.
@@ -19,8 +21,7 @@ pub struct OrderRow {
     _pad_kind: [u8; 7],
 }
 
-/// (name, numpy format, byte offset) of every field of `ORDER_DTYPE`.
-pub fn order_fields() -> Vec<(&'static str, &'static str, usize)> {
+pub fn order_fields() -> Fields {
     use std::mem::offset_of;
     vec![
         ("id", "<u8", offset_of!(OrderRow, id)),
@@ -31,6 +32,24 @@ pub fn order_fields() -> Vec<(&'static str, &'static str, usize)> {
         ("ts", "<u8", offset_of!(OrderRow, ts)),
         ("kind", "u1", offset_of!(OrderRow, kind)),
     ]
+}
+
+numpy_record!(OrderRow, order_fields());
+
+impl From<&Order> for OrderRow {
+    fn from(o: &Order) -> OrderRow {
+        let r = o.record();
+        OrderRow {
+            id: r.id,
+            trader: r.trader,
+            side: r.side,
+            price: r.price,
+            qty: r.qty,
+            ts: r.ts,
+            kind: r.kind,
+            ..Zeroable::zeroed()
+        }
+    }
 }
 
 pub struct Rows<'a>(pub &'a [OrderRow]);
