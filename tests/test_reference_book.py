@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import pytest
 from hypothesis import given
@@ -870,15 +871,27 @@ REJECTS = [
     case("InvalidTimeInForce: code 4", [], buy(1, 100, 1, tif=4), [rej(1, 1, INVALID_TIF)], []),
     case("InvalidTimeInForce: market GTC", [], mbuy(1, 1, tif=GTC), [rej(1, 1, INVALID_TIF)], []),
     case("InvalidTimeInForce: market GTD", [], mbuy(1, 1, tif=GTD, expiry=9), [rej(1, 1, INVALID_TIF)], []),
-    case("InvalidTimeInForce: post-only IOC", [], buy(1, 100, 1, tif=IOC, post_only=True), [rej(1, 1, INVALID_TIF)], []),
-    case("InvalidTimeInForce: post-only FOK", [], buy(1, 100, 1, tif=FOK, post_only=True), [rej(1, 1, INVALID_TIF)], []),
+    case(
+        "InvalidTimeInForce: post-only IOC", [], buy(1, 100, 1, tif=IOC, post_only=True), [rej(1, 1, INVALID_TIF)], []
+    ),
+    case(
+        "InvalidTimeInForce: post-only FOK", [], buy(1, 100, 1, tif=FOK, post_only=True), [rej(1, 1, INVALID_TIF)], []
+    ),
     case("InvalidTimeInForce: post-only market", [], mbuy(1, 1, post_only=True), [rej(1, 1, INVALID_TIF)], []),
     case("NothingToAmend", [buy(1, 100, 1)], amend(1, trader=1), [rej(1, 1, NOTHING_TO_AMEND)], [(1, 1, B, 100, 1)]),
     # validation order: the first failing step wins
-    case("order: DuplicateId before InvalidSide", [buy(1, 100, 1)], submit(1, 0, 100, 0), [rej(1, 1, DUPLICATE_ID)], [(1, 1, B, 100, 1)]),
+    case(
+        "order: DuplicateId before InvalidSide",
+        [buy(1, 100, 1)],
+        submit(1, 0, 100, 0),
+        [rej(1, 1, DUPLICATE_ID)],
+        [(1, 1, B, 100, 1)],
+    ),
     case("order: InvalidSide before ZeroQuantity", [], submit(1, 0, 100, 0), [rej(1, 1, INVALID_SIDE)], []),
     case("order: ZeroQuantity before InvalidKind", [], buy(1, 100, 0, kind=7), [rej(1, 1, ZERO_QUANTITY)], []),
-    case("order: InvalidKind before InvalidTimeInForce", [], buy(1, 100, 1, kind=7, tif=9), [rej(1, 1, INVALID_KIND)], []),
+    case(
+        "order: InvalidKind before InvalidTimeInForce", [], buy(1, 100, 1, kind=7, tif=9), [rej(1, 1, INVALID_KIND)], []
+    ),
     case(
         "order: InvalidTimeInForce before OffTick",
         [],
@@ -936,7 +949,14 @@ TICK_AND_LOT = [
         [],
         tick=5,
     ),
-    case("tick 5: a market order's protection is checked", [], mbuy(1, 1, protection=103), [rej(1, 1, OFF_TICK)], [], tick=5),
+    case(
+        "tick 5: a market order's protection is checked",
+        [],
+        mbuy(1, 1, protection=103),
+        [rej(1, 1, OFF_TICK)],
+        [],
+        tick=5,
+    ),
     case(
         "tick 5: a market order's protection on tick",
         [],
@@ -945,13 +965,43 @@ TICK_AND_LOT = [
         [],
         tick=5,
     ),
-    case("tick 5: amend to an off-tick price", [buy(1, 100, 1)], amend(1, price=104, trader=1), [rej(1, 1, OFF_TICK)], [(1, 1, B, 100, 1)], tick=5),
-    case("tick 5: amend to an on-tick price", [buy(1, 100, 1)], amend(1, price=95), [amd(1, 1, B, 95, 1)], [(1, 1, B, 95, 1)], tick=5),
+    case(
+        "tick 5: amend to an off-tick price",
+        [buy(1, 100, 1)],
+        amend(1, price=104, trader=1),
+        [rej(1, 1, OFF_TICK)],
+        [(1, 1, B, 100, 1)],
+        tick=5,
+    ),
+    case(
+        "tick 5: amend to an on-tick price",
+        [buy(1, 100, 1)],
+        amend(1, price=95),
+        [amd(1, 1, B, 95, 1)],
+        [(1, 1, B, 95, 1)],
+        tick=5,
+    ),
     case("lot 10: 30 is a multiple", [], buy(1, 100, 30), [acc(1, 1, B, 100, 30)], [(1, 1, B, 100, 30)], lot=10),
     case("lot 10: 15 is not", [], buy(1, 100, 15), [rej(1, 1, OFF_LOT)], [], lot=10),
-    case("lot 10: amend to 15", [buy(1, 100, 30)], amend(1, qty=15), [rej(1, 0, OFF_LOT)], [(1, 1, B, 100, 30)], lot=10),
-    case("lot 10: amend to 20", [buy(1, 100, 30)], amend(1, qty=20), [amd(1, 1, B, 100, 20, KEPT_PRIORITY)], [(1, 1, B, 100, 20)], lot=10),
-    case("lot 10: amend to 0 is always allowed", [buy(1, 100, 30)], amend(1, qty=0), [cxl(1, 1, B, 100, 30, USER)], [], lot=10),
+    case(
+        "lot 10: amend to 15", [buy(1, 100, 30)], amend(1, qty=15), [rej(1, 0, OFF_LOT)], [(1, 1, B, 100, 30)], lot=10
+    ),
+    case(
+        "lot 10: amend to 20",
+        [buy(1, 100, 30)],
+        amend(1, qty=20),
+        [amd(1, 1, B, 100, 20, KEPT_PRIORITY)],
+        [(1, 1, B, 100, 20)],
+        lot=10,
+    ),
+    case(
+        "lot 10: amend to 0 is always allowed",
+        [buy(1, 100, 30)],
+        amend(1, qty=0),
+        [cxl(1, 1, B, 100, 30, USER)],
+        [],
+        lot=10,
+    ),
     case(
         "lot 10: a fill of lots keeps lots",
         [sell(1, 100, 30)],
@@ -1025,3 +1075,556 @@ def test_tick_and_lot(setup, command, events, after, config):
 @pytest.mark.parametrize(("setup", "command", "events", "after", "config"), CANCEL)
 def test_cancel(setup, command, events, after, config):
     check(setup, command, events, after, config)
+
+
+# -- single checks ------------------------------------------------------------------------------
+
+
+def test_event_tuple_is_in_the_engine_records_field_order():
+    e = RefEvent(kind=2, cmd=1, id=2, trader=3, maker_id=4, maker_trader=5, price=6, qty=7, reason=8, side=-1, flags=3)
+    # (cmd, id, trader, maker_id, maker_trader, price, qty, kind, reason, side, flags)
+    assert e.as_tuple() == (1, 2, 3, 4, 5, 6, 7, 2, 8, -1, 3)
+    assert RefEvent().as_tuple() == (0,) * 11
+
+
+def test_a_rejected_submission_does_not_use_up_its_id():
+    book = RefBook()
+    assert book.submit(1, 1, B, 100, 0) == [rej(1, 1, ZERO_QUANTITY)]
+    assert book.submit(1, 1, B, 100, 1) == [acc(1, 1, B, 100, 1)]
+    assert book.submit(1, 1, B, 100, 1) == [rej(1, 1, DUPLICATE_ID)]
+
+
+def test_a_killed_fok_leaves_no_trail():
+    book = make_book(ASKS)
+    before = (book.orders(), [book.position(i) for i in (1, 2, 3)], book.depth(5))
+    assert book.submit(10, 4, B, 102, 13, tif=FOK) == [acc(10, 4, B, 102, 13), cxl(10, 4, B, 102, 13, KILLED)]
+    assert (book.orders(), [book.position(i) for i in (1, 2, 3)], book.depth(5)) == before
+    assert book.position(10) is None
+
+
+def test_now():
+    book = RefBook()
+    assert book.now is None
+    book.expire(10)
+    book.expire(5)
+    assert book.now == 10
+
+
+def test_bad_configuration_and_negative_quantities_raise():
+    with pytest.raises(ValueError):
+        RefBook(stp="cancel_all")
+    with pytest.raises(ValueError):
+        RefBook(tick=0)
+    with pytest.raises(ValueError):
+        RefBook(lot=-1)
+    book = make_book([buy(1, 100, 1)])
+    with pytest.raises(ValueError):
+        book.submit(2, 1, B, 100, -1)
+    with pytest.raises(ValueError):
+        book.amend(1, qty=-1)
+    with pytest.raises(ValueError):
+        book.depth(-1)
+    assert resting(book) == [(1, 1, B, 100, 1)]
+
+
+def test_queries():
+    book = make_book([*BIDS, *ASKS])
+    # bids 100: [4 (2), 5 (2)], 99: [6 (2)]; asks 101: [1 (5), 2 (3)], 102: [3 (4)]
+    assert book.best_bid() == (100, 4, 2)
+    assert book.best_ask() == (101, 8, 2)
+    assert book.depth(1) == ([(100, 4, 2)], [(101, 8, 2)])
+    assert book.depth(5) == ([(100, 4, 2), (99, 2, 1)], [(101, 8, 2), (102, 4, 1)])
+    assert book.depth(0) == ([], [])
+    assert [book.position(i) for i in (4, 5, 6, 1, 2, 3)] == [(2, 0), (2, 1), (2, 0), (5, 0), (3, 1), (4, 0)]
+    assert book.position(99) is None
+    assert [o[0] for o in book.orders()] == [4, 5, 6, 1, 2, 3]
+    book.submit(7, 9, S, 101, 1)
+    assert book.position(7) == (1, 2)
+    book.cancel(1)
+    assert book.position(2) == (3, 0)
+    assert book.position(7) == (1, 1)
+    assert book.best_ask() == (101, 4, 2)
+
+    empty = RefBook()
+    assert (empty.best_bid(), empty.best_ask(), empty.depth(3), empty.orders()) == (None, None, ([], []), [])
+
+
+def test_orders_keep_tif_expiry_and_ts_through_amendments():
+    book = RefBook()
+    book.submit(1, 7, B, 100, 5, tif=GTD, expiry=50, ts=1234)
+    book.submit(2, 8, S, 110, 5, tif=GTC, expiry=99, ts=5678)  # a GTC order's expiry is not kept
+    book.submit(3, 9, S, 120, 5, post_only=True, ts=9)
+    assert book.orders() == [
+        (1, 7, B, 100, 5, GTD, 50, 1234),
+        (2, 8, S, 110, 5, GTC, 0, 5678),
+        (3, 9, S, 120, 5, GTC, 0, 9),
+    ]
+    assert book.amend(1, qty=6, price=101) == [amd(1, 7, B, 101, 6)]
+    assert book.orders()[0] == (1, 7, B, 101, 6, GTD, 50, 1234)
+    assert book.amend(3, price=115) == [amd(3, 9, S, 115, 5)]
+    # still post-only after its amendment
+    assert book.amend(3, price=101, trader=9) == [rej(3, 9, WOULD_CROSS)]
+    assert book.expire(50) == [cxl(1, 7, B, 101, 6, EXPIRED)]
+
+
+# -- uncross ------------------------------------------------------------------------------------
+
+
+def back_door(book: RefBook, *rows: tuple[int, int, int, int, int]) -> None:
+    """Rest (id, trader, side, price, qty) GTC orders WITHOUT matching: continuous matching never leaves
+    a crossed book, so this is the only way to give uncross something to do."""
+    for oid, trader, side, price, qty in rows:
+        book.used_ids.add(oid)
+        book._rest(Resting(oid, trader, side, price, qty, GTC, 0, 0, False))
+
+
+def ref_orders(book: RefBook) -> list[RefOrder]:
+    """The resting orders as clear() takes them, ts = arrival order (checked by hand below)."""
+    return [RefOrder(o[0], o[1], o[2], o[3], o[4], i, LIMIT) for i, o in enumerate(book.orders())]
+
+
+def test_uncross_of_a_continuous_book_does_nothing():
+    book = make_book([*BIDS, *ASKS])
+    before = book.orders()
+    r = book.uncross()
+    assert (r.price, r.volume, r.fills) == (None, 0, [])
+    assert r == clear(ref_orders(book))
+    assert book.orders() == before
+
+
+# Crossed (through the back door): bids 1: 5 @ 102, 2: 5 @ 101; asks 3: 4 @ 100, 4: 8 @ 101, 5: 3 @ 101.
+#   p      <=99  100  101  102  >=103
+#   D(p)    10    10   10    5     0
+#   S(p)     0     4   15   15    15
+#   V        0     4   10    5     0
+# max V = 10 at 101 only -> price 101, D = 10, S = 15. Bids fill; asks: level 100 (4) fits, level 101
+# shares 6: by time 4 takes 6 (2 left), 5 none; pro rata 8*6/11 = 4 r4, 3*6/11 = 1 r7 -> 5 takes the last.
+CROSSED = [(1, 1, B, 102, 5), (2, 2, B, 101, 5), (3, 3, S, 100, 4), (4, 4, S, 101, 8), (5, 5, S, 101, 3)]
+
+
+def test_uncross_time_allocation():
+    book = RefBook()
+    back_door(book, *CROSSED)
+    expected = clear(ref_orders(book))
+    r = book.uncross()
+    assert r == expected
+    assert (r.price, r.interval, r.volume, r.demand, r.supply) == (101, (101, 101), 10, 10, 15)
+    assert r.filled == [5, 5, 4, 6, 0]
+    assert r.fills == [(1, 3, 1, 3, 4, 101), (1, 4, 1, 4, 1, 101), (2, 4, 2, 4, 5, 101)]
+    assert r.welfare == 5 * 1 + 4 * 1
+    # order 4 keeps its place with less; filled orders are gone
+    assert resting(book) == [(4, 4, S, 101, 2), (5, 5, S, 101, 3)]
+    assert book.position(4) == (2, 0)
+    assert book.position(1) is None
+
+
+def test_uncross_pro_rata_allocation():
+    book = RefBook()
+    back_door(book, *CROSSED)
+    r = book.uncross(allocation="pro_rata")
+    assert r.filled == [5, 5, 4, 4, 2]
+    assert resting(book) == [(4, 4, S, 101, 4), (5, 5, S, 101, 1)]
+
+
+def test_uncross_time_is_queue_position_not_submission():
+    # order 4 was submitted first but its amendment up sent it behind 5
+    book = make_book([sell(4, 101, 8, trader=4), sell(5, 101, 3, trader=5), amend(4, qty=9)])
+    back_door(book, (1, 1, B, 102, 5))
+    # D = 5 up to 102; S = 12 from 101: V = 5 on [101, 102], |D-S| = 7 on both -> midpoint 101
+    r = book.uncross()
+    assert (r.price, r.interval, r.volume) == (101, (101, 102), 5)
+    assert r.fills == [(1, 5, 1, 5, 3, 101), (1, 4, 1, 4, 2, 101)]
+    assert resting(book) == [(4, 4, S, 101, 7)]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"rule": "marginal_ask"},
+        {"rule": "marginal_bid", "allocation": "pro_rata"},
+        {"rule": (1, 3), "max_price": 100},
+        {"min_price": 102},
+        {"rule": "exchange", "reference_price": 90},
+    ],
+)
+def test_uncross_passes_its_parameters_to_clear(params):
+    book = RefBook()
+    back_door(book, *CROSSED)
+    expected = clear(ref_orders(book), **params)
+    assert book.uncross(**params) == expected
+    filled = dict(zip([o[0] for o in CROSSED], expected.filled, strict=True))
+    assert resting(book) == [(i, t, sd, p, q - filled[i]) for i, t, sd, p, q in CROSSED if q > filled[i]]
+
+
+def test_uncross_errors_leave_the_book_alone():
+    book = RefBook()
+    back_door(book, *CROSSED)
+    with pytest.raises(ValueError):
+        book.uncross(allocation="by_size")
+    assert resting(book) == CROSSED
+
+
+# -- process ------------------------------------------------------------------------------------
+
+
+def at(cmd: int, event: RefEvent) -> RefEvent:
+    return RefEvent(**{**event.__dict__, "cmd": cmd})
+
+
+PROCESS_ROWS = [
+    {"op": OP_SUBMIT, "id": 1, "trader": 1, "side": S, "price": 101, "qty": 5},  # missing fields: GTC limit
+    {
+        "op": OP_SUBMIT,
+        "id": 2,
+        "trader": 2,
+        "side": B,
+        "price": 99,
+        "qty": 3,
+        "tif": GTD,
+        "expiry": 10,
+        "flags": POST_ONLY,
+    },
+    {
+        "op": OP_SUBMIT,
+        "id": 3,
+        "trader": 3,
+        "side": B,
+        "price": 101,
+        "qty": 7,
+        "kind": MARKET,
+        "tif": IOC,
+        "flags": PROTECTED,
+    },
+    {"op": OP_AMEND, "id": 2, "trader": 2, "qty": 4, "price": 100, "flags": AMEND_QTY},  # the price is not given
+    {"op": OP_AMEND, "id": 2, "trader": 2, "qty": 999, "price": 98, "flags": AMEND_PRICE},  # the qty is not given
+    {"op": OP_AMEND, "id": 2, "trader": 5, "qty": 1, "price": 1},  # neither flag
+    {"op": OP_CANCEL, "id": 9, "trader": 4},
+    {"op": 7, "id": 11, "trader": 6, "side": B, "price": 50, "qty": 1},
+    {"op": OP_EXPIRE, "ts": 10},
+    {"op": OP_SUBMIT, "id": 11, "trader": 6, "side": B, "price": 50, "qty": 1, "kind": MARKET, "tif": FOK},
+]
+PROCESS_EVENTS = [
+    at(0, acc(1, 1, S, 101, 5)),
+    at(1, acc(2, 2, B, 99, 3)),
+    at(2, acc(3, 3, B, 101, 7)),
+    at(2, fill(3, 3, 1, 1, B, 101, 5, MD)),
+    at(2, cxl(3, 3, B, 101, 2, UNFILLED)),
+    at(3, amd(2, 2, B, 99, 4)),
+    at(4, amd(2, 2, B, 98, 4)),
+    at(5, rej(2, 5, NOTHING_TO_AMEND)),
+    at(6, rej(9, 4, UNKNOWN_ID)),
+    at(7, rej(11, 6, INVALID_OP)),
+    at(8, cxl(2, 2, B, 98, 4, EXPIRED)),
+    at(9, acc(11, 6, B, 0, 1)),  # the InvalidOp row did not use id 11; a market order without PROTECTED: 0
+    at(9, cxl(11, 6, B, 0, 1, KILLED)),
+]
+
+
+def test_process_reads_rows_and_numbers_commands():
+    book = RefBook()
+    assert book.process(PROCESS_ROWS) == PROCESS_EVENTS
+    assert book.orders() == []
+    assert book.now == 10
+
+
+def test_process_reads_numpy_records():
+    np = pytest.importorskip("numpy")
+    fields = ["op", "id", "trader", "side", "price", "qty", "tif", "kind", "flags", "expiry", "ts"]
+    codes = ["u1", "u8", "u8", "i1", "i8", "u8", "u1", "u1", "u1", "u8", "u8"]
+    dtype = np.dtype(list(zip(fields, codes, strict=True)))
+    rows = np.array([tuple(row.get(f, 0) for f in fields) for row in PROCESS_ROWS], dtype=dtype)
+    events = RefBook().process(rows)
+    assert events == PROCESS_EVENTS
+    assert all(type(v) is int for e in events for v in e.as_tuple())
+
+
+def test_single_calls_carry_their_cmd():
+    book = RefBook()
+    assert book.submit(1, 1, B, 100, 1, cmd=4) == [at(4, acc(1, 1, B, 100, 1))]
+    assert book.amend(1, qty=2, cmd=5) == [at(5, amd(1, 1, B, 100, 2))]
+    assert book.cancel(1, cmd=6) == [at(6, cxl(1, 1, B, 100, 2, USER))]
+    assert book.expire(3, cmd=7) == []
+    assert book.cancel(1, trader=2, cmd=8) == [at(8, rej(1, 2, UNKNOWN_ID))]
+
+
+# -- invariants on random command streams -------------------------------------------------------
+
+# Few ids, traders and prices, so that cancels and amends hit, traders meet themselves and levels
+# fill up; every field also takes invalid values now and then.
+ROWS = st.fixed_dictionaries(
+    {
+        "op": st.sampled_from([OP_SUBMIT] * 6 + [OP_CANCEL, OP_AMEND, OP_AMEND, OP_EXPIRE, 9]),
+        "id": st.integers(1, 25),
+        "trader": st.integers(1, 3),
+        "side": st.sampled_from([B, S] * 4 + [0]),
+        "price": st.integers(95, 105),
+        "qty": st.integers(0, 12),
+        "tif": st.sampled_from([GTC, GTC, GTD, IOC, FOK, 5]),
+        "kind": st.sampled_from([LIMIT, LIMIT, LIMIT, MARKET, 2]),
+        "flags": st.integers(0, 15),
+        "expiry": st.integers(0, 30),
+        "ts": st.integers(0, 30),
+    }
+)
+CONFIGS = st.fixed_dictionaries(
+    {
+        "stp": st.sampled_from(STP_MODES),
+        "tick": st.sampled_from([None, None, 1, 2]),
+        "lot": st.sampled_from([None, None, 1, 2]),
+    }
+)
+
+
+def state(book: RefBook) -> tuple:
+    """Everything a command could change."""
+    positions = {o[0]: book.position(o[0]) for o in book.orders()}
+    return book.orders(), positions, book.now, frozenset(book.used_ids)
+
+
+class Checker:
+    """Runs rows one by one through a RefBook and checks the contract's invariants after each one,
+    keeping its own account of every order from the events alone."""
+
+    def __init__(self, book: RefBook) -> None:
+        self.book = book
+        self.open: dict[int, int] = {}  # open qty per the events
+        self.accepted: dict[int, int] = {}
+        self.amended: dict[int, int] = {}  # net change of open qty by amendments
+        self.filled: dict[int, int] = {}
+        self.cancelled: dict[int, int] = {}
+        self.joined: dict[int, int] = {}  # the step at which the order last joined the back of a queue
+        self.post_only: set[int] = set()
+        self.now: int | None = None
+        self.step = 0
+
+    def run(self, row: dict) -> list[RefEvent]:
+        self.step += 1
+        book = self.book
+        before = state(book)
+        snapshot = {o[0]: o for o in before[0]}  # id -> (id, trader, side, price, qty, tif, expiry, ts)
+        events = book.process([row])
+        assert all(e.cmd == 0 for e in events)
+
+        if any(e.kind == REJECTED for e in events):
+            assert len(events) == 1, events
+            assert events[0] == rej(row["id"], row["trader"], events[0].reason)
+            assert state(book) == before, "a rejected command changed the book"
+            if row["op"] not in (OP_SUBMIT, OP_CANCEL, OP_AMEND, OP_EXPIRE):
+                assert events[0].reason == INVALID_OP
+            return events
+        assert row["op"] in (OP_SUBMIT, OP_CANCEL, OP_AMEND, OP_EXPIRE)
+
+        op = row["op"]
+        if op == OP_SUBMIT:
+            self.check_submit(row, events, before[0])
+        elif op == OP_CANCEL:
+            o = snapshot[row["id"]]
+            assert events == [cxl(o[0], o[1], o[2], o[3], o[4], USER)]
+        elif op == OP_AMEND:
+            self.check_amend(row, events, snapshot, before[0])
+        else:
+            self.check_expire(row, events, snapshot)
+
+        self.account(events)
+        self.check_book()
+        if book.stp != "none":
+            assert all(e.trader != e.maker_trader for e in events if e.kind == FILL), "a self-trade"
+        return events
+
+    # -- per command ----------------------------------------------------------------------------
+
+    def check_submit(self, row, events, before_orders):
+        id, trader, side, qty = row["id"], row["trader"], row["side"], row["qty"]
+        market = row["kind"] == MARKET
+        protection = row["price"] if row["flags"] & PROTECTED else None
+        limit = protection if market else row["price"]
+        shown = (protection or 0) if market else row["price"]
+        assert events[0] == acc(id, trader, side, shown, qty)
+        assert id not in self.accepted, "an id accepted twice"
+        self.accepted[id] = qty
+        rest = events[1:]
+        fills = [e for e in rest if e.kind == FILL]
+        if row["flags"] & POST_ONLY:
+            assert rest == [], "post-only took liquidity"
+            self.post_only.add(id)
+        if row["tif"] == GTD and self.now is not None:
+            assert row["expiry"] > self.now, "a GTD order accepted with its expiry passed"
+        if row["tif"] == FOK:
+            killed = rest == [cxl(id, trader, side, shown, qty, KILLED)]
+            assert killed or sum(e.qty for e in fills) == qty, "a FOK filled in part"
+            assert killed or all(e.reason != KILLED for e in rest)
+        self.check_matching(id, trader, side, limit, qty, events[1:], before_orders)
+        if self.book.stp == "none":
+            crossing = sum(o[4] for o in before_orders if o[2] == -side and reaches(side, limit, o[3]))
+            expected = min(qty, crossing)
+            if row["tif"] == FOK and crossing < qty:
+                expected = 0
+            assert sum(e.qty for e in fills) == expected
+        if self.book.position(id) is not None:
+            assert not market and row["tif"] in (GTC, GTD), "only GTC/GTD limit orders rest"
+            self.joined[id] = self.step
+
+    def check_amend(self, row, events, snapshot, before_orders):
+        o = snapshot[row["id"]]
+        new_qty = row["qty"] if row["flags"] & AMEND_QTY else o[4]
+        new_price = row["price"] if row["flags"] & AMEND_PRICE else o[3]
+        if new_qty == 0:
+            assert events == [cxl(o[0], o[1], o[2], o[3], o[4], USER)]
+            return
+        kept = new_price == o[3] and new_qty <= o[4]
+        assert events[0] == amd(o[0], o[1], o[2], new_price, new_qty, KEPT_PRIORITY if kept else 0)
+        if kept:
+            assert len(events) == 1
+            return
+        others = [x for x in before_orders if x[0] != o[0]]
+        self.check_matching(o[0], o[1], o[2], new_price, new_qty, events[1:], others)
+        if self.book.stp == "none":
+            crossing = sum(x[4] for x in others if x[2] == -o[2] and reaches(o[2], new_price, x[3]))
+            assert sum(e.qty for e in events if e.kind == FILL) == min(new_qty, crossing)
+        if self.book.position(o[0]) is not None:
+            self.joined[o[0]] = self.step
+
+    def check_expire(self, row, events, snapshot):
+        now = self.book.now
+        assert now == (row["ts"] if self.now is None else max(self.now, row["ts"])), "now went back"
+        self.now = now
+        assert all(e.kind == CANCELLED and e.reason == EXPIRED for e in events)
+        expired = [snapshot[e.id] for e in events]
+        assert all(o[5] == GTD and o[6] <= now for o in expired)
+        assert [o[6] for o in expired] == sorted(o[6] for o in expired), "not in order of expiry"
+        for o in expired:
+            assert events[expired.index(o)] == cxl(o[0], o[1], o[2], o[3], o[4], EXPIRED)
+        same_expiry_in_joined_order = [
+            (self.joined[a[0]], self.joined[b[0]]) for a, b in pairwise(expired) if a[6] == b[6]
+        ]
+        assert all(x < y for x, y in same_expiry_in_joined_order), "not in order of arrival"
+        assert all(not (o[5] == GTD and o[6] <= now) for o in self.book.orders())
+
+    def check_matching(self, id, trader, side, limit, qty, events, before_orders):
+        """Price-time priority: the makers touched are the opposite side's queue from its front, in
+        order; each trade is at the maker's price, within the taker's limit."""
+        opposite = [o for o in before_orders if o[2] == -side]
+        maker_events = [e for e in events if e.kind == FILL or (e.kind == CANCELLED and e.id != id)]
+        touched: list[int] = []
+        for e in maker_events:
+            m = e.maker_id if e.kind == FILL else e.id
+            if not touched or touched[-1] != m:
+                touched.append(m)
+        assert touched == [o[0] for o in opposite[: len(touched)]], "makers out of priority"
+        by_id = {o[0]: o for o in opposite}
+        for e in events:
+            if e.kind == FILL:
+                maker = by_id[e.maker_id]
+                assert (e.id, e.trader, e.side, e.maker_trader, e.price) == (id, trader, side, maker[1], maker[3])
+                assert reaches(side, limit, e.price), "a trade beyond the limit"
+                assert e.flags & TAKER_DONE == (TAKER_DONE if self.open_after(id, qty, events, e) == 0 else 0)
+            else:
+                assert e.kind == CANCELLED
+                assert e.id == id or e.reason == SELF_TRADE
+        for m in touched[:-1]:
+            assert self.book.position(m) is None, "a maker was passed over before it was done"
+        assert sum(e.qty for e in events if e.kind == FILL) <= qty
+
+    @staticmethod
+    def open_after(id, qty, events, upto):
+        """The taker's open qty right after event `upto`."""
+        left = qty
+        for e in events:
+            if e.id == id and e.kind in (FILL, CANCELLED):
+                left -= e.qty
+            if e is upto:
+                return left
+        raise AssertionError("event not found")
+
+    # -- the account ----------------------------------------------------------------------------
+
+    def account(self, events):
+        for e in events:
+            if e.kind == ACCEPTED:
+                self.open[e.id] = e.qty
+            elif e.kind == AMENDED:
+                self.amended[e.id] = self.amended.get(e.id, 0) + e.qty - self.open[e.id]
+                self.open[e.id] = e.qty
+            elif e.kind == FILL:
+                assert e.id not in self.post_only, "a post-only order took liquidity"
+                for oid in (e.id, e.maker_id):
+                    self.open[oid] -= e.qty
+                    self.filled[oid] = self.filled.get(oid, 0) + e.qty
+                flags = (MAKER_DONE if self.open[e.maker_id] == 0 else 0) | (TAKER_DONE if self.open[e.id] == 0 else 0)
+                assert e.flags == flags
+            elif e.kind == CANCELLED:
+                self.open[e.id] -= e.qty
+                self.cancelled[e.id] = self.cancelled.get(e.id, 0) + e.qty
+            assert all(q >= 0 for q in self.open.values())
+            assert e.qty > 0 or e.kind == REJECTED
+
+    def check_book(self):
+        book = self.book
+        orders = book.orders()
+        resting_qty = {o[0]: o[4] for o in orders}
+        for oid, q in self.open.items():
+            assert resting_qty.get(oid, 0) == q, f"order {oid}: the events say {q} open"
+            # conservation: what was accepted (and amended) is filled, cancelled or resting
+            lhs = self.accepted[oid] + self.amended.get(oid, 0)
+            assert lhs == self.filled.get(oid, 0) + self.cancelled.get(oid, 0) + resting_qty.get(oid, 0)
+        assert set(resting_qty) <= set(self.open)
+        # never crossed
+        bid, ask = book.best_bid(), book.best_ask()
+        assert bid is None or ask is None or bid[0] < ask[0], "crossed book"
+        # FIFO: within a level, in the order the orders joined it
+        for a, b in pairwise(orders):
+            if a[2] == b[2] and a[3] == b[3]:
+                assert self.joined[a[0]] < self.joined[b[0]], "queue out of arrival order"
+            elif a[2] == b[2]:
+                assert (a[3] > b[3]) if a[2] == B else (a[3] < b[3]), "levels out of price order"
+        # queries agree with orders()
+        levels = {}
+        for o in orders:
+            p, q, n = levels.get((o[2], o[3]), (o[3], 0, 0))
+            levels[(o[2], o[3])] = (p, q + o[4], n + 1)
+        bids, asks = book.depth(len(orders) + 1)
+        assert bids == [v for (sd, _), v in levels.items() if sd == B]
+        assert asks == [v for (sd, _), v in levels.items() if sd == S]
+        assert bid == (bids[0] if bids else None) and ask == (asks[0] if asks else None)
+
+
+def reaches(side: int, limit: int | None, price: int) -> bool:
+    """Does an order on `side` with this limit (None: none) trade at a maker price of `price`?"""
+    return limit is None or (price <= limit if side == B else price >= limit)
+
+
+@given(CONFIGS, st.lists(ROWS, max_size=80))
+def test_invariants_on_random_streams(config, rows):
+    checker = Checker(RefBook(**config))
+    for row in rows:
+        checker.run(row)
+
+
+@given(CONFIGS, st.lists(ROWS, max_size=80))
+def test_a_batch_is_the_commands_one_by_one(config, rows):
+    one_by_one, batch = RefBook(**config), RefBook(**config)
+    expected = [at(i, e) for i, row in enumerate(rows) for e in one_by_one.process([row])]
+    assert batch.process(rows) == expected
+    assert state(batch) == state(one_by_one)
+
+
+def test_a_long_stream():
+    """A few thousand commands, with every invariant checked: also a smoke test of speed."""
+    rng = random.Random(7)
+    for stp in STP_MODES:
+        checker = Checker(RefBook(stp=stp))
+        for _ in range(2000):
+            row = {
+                "op": rng.choice([OP_SUBMIT] * 6 + [OP_CANCEL, OP_AMEND, OP_AMEND, OP_EXPIRE]),
+                "id": rng.randint(1, 3000),
+                "trader": rng.randint(1, 20),
+                "side": rng.choice([B, S]),
+                "price": rng.randint(90, 110),
+                "qty": rng.randint(1, 50),
+                "tif": rng.choice([GTC, GTC, GTC, GTD, IOC, FOK]),
+                "kind": rng.choice([LIMIT] * 9 + [MARKET]),
+                "flags": rng.randint(0, 15),
+                "expiry": rng.randint(0, 2000),
+                "ts": checker.step,
+            }
+            checker.run(row)
