@@ -395,6 +395,7 @@ EXPIRY_PASSED = 9
 INVALID_KIND = 10
 INVALID_OP = 11
 NOTHING_TO_AMEND = 12
+CALL_PHASE = 13
 # cancel reasons
 USER, UNFILLED, KILLED, SELF_TRADE, EXPIRED = 1, 2, 3, 4, 5
 # event flags
@@ -406,6 +407,8 @@ OP_SUBMIT, OP_CANCEL, OP_AMEND, OP_EXPIRE = 0, 1, 2, 3
 POST_ONLY, PROTECTED, AMEND_QTY, AMEND_PRICE = 1, 2, 4, 8
 
 STP_MODES = ("none", "cancel_newest", "cancel_oldest", "cancel_both", "decrement")
+# continuous: incoming orders match; call: orders rest without matching until `uncross`
+PHASES = ("continuous", "call")
 
 
 @dataclass(frozen=True)
@@ -503,6 +506,7 @@ class RefBook:
         self.resting: dict[int, Resting] = {}
         self.used_ids: set[int] = set()  # every id ever accepted
         self.now: int | None = None  # the largest expire time seen
+        self.phase = "continuous"
         self._seq = 0
 
     # -- the ladders ------------------------------------------------------------------------------
@@ -524,6 +528,10 @@ class RefBook:
         """Does the opposite side's best level cross an order on `side` with this limit?"""
         best = self._best_price(-side)
         return best is not None and crosses(side, limit, best)
+
+    def _crossed(self) -> bool:
+        bid, ask = self._best_price(BUY), self._best_price(SELL)
+        return bid is not None and ask is not None and bid >= ask
 
     def _rest(self, order: Resting) -> None:
         """Put the order at the back of its price level's queue."""
@@ -660,6 +668,9 @@ class RefBook:
             return INVALID_TIF
         if post_only and (kind == MARKET or tif in (IOC, FOK)):
             return INVALID_TIF
+        # (a market order got here only as IOC or FOK)
+        if self.phase == "call" and (kind == MARKET or tif in (IOC, FOK)):
+            return CALL_PHASE
         if self.tick is not None:
             checked = price if kind == LIMIT else protection  # a market order without protection: nothing
             if checked is not None and checked % self.tick != 0:
@@ -668,7 +679,7 @@ class RefBook:
             return OFF_LOT
         if tif == GTD and self.now is not None and expiry <= self.now:
             return EXPIRY_PASSED
-        if post_only and self._would_trade(side, price):
+        if post_only and self.phase == "continuous" and self._would_trade(side, price):
             return WOULD_CROSS
         return 0
 
@@ -701,6 +712,11 @@ class RefBook:
         else:
             shown, limit = (0 if protection is None else protection), protection
         events = [RefEvent(kind=ACCEPTED, cmd=cmd, id=id, trader=trader, price=shown, qty=qty, side=side)]
+        # Reading: only a GTD order keeps its expiry; a GTC order rests with expiry 0.
+        order = Resting(id, trader, side, price, qty, tif, expiry if tif == GTD else 0, ts, post_only)
+        if self.phase == "call":
+            self._rest(order)  # no matching in the call phase, even when it crosses
+            return events
         taker = Taker(id, trader, side, shown, qty, limit)
 
         if tif == FOK and self._fok_fillable(taker) < qty:
@@ -714,8 +730,8 @@ class RefBook:
             assert tif != FOK, "a FOK order that passed its check fills completely"
             events.append(self._cancelled(cmd, taker, taker.qty, UNFILLED))
         else:
-            # Reading: only a GTD order keeps its expiry; a GTC order rests with expiry 0.
-            self._rest(Resting(id, trader, side, price, taker.qty, tif, expiry if tif == GTD else 0, ts, post_only))
+            order.qty = taker.qty
+            self._rest(order)
         return events
 
     def cancel(self, id: int, trader: int = 0, cmd: int = 0) -> list[RefEvent]:
@@ -763,12 +779,13 @@ class RefBook:
             order.qty = new_qty
             return [amended(KEPT_PRIORITY)]
 
-        if order.post_only and self._would_trade(order.side, new_price):
+        if order.post_only and self.phase == "continuous" and self._would_trade(order.side, new_price):
             return self._rejected(cmd, id, trader, WOULD_CROSS)
         self._remove(order)
         events = [amended(0)]
         taker = Taker(order.id, order.trader, order.side, new_price, new_qty, new_price)
-        self._match(taker, cmd, events)
+        if self.phase == "continuous":
+            self._match(taker, cmd, events)
         if taker.qty > 0:
             order.price = new_price
             order.qty = taker.qty
@@ -827,6 +844,14 @@ class RefBook:
                 events += self._rejected(cmd, id, trader, INVALID_OP)
         return events
 
+    def set_phase(self, phase: str) -> None:
+        """ "call" is always allowed; "continuous" is refused (ValueError, nothing changes) while crossed."""
+        if phase not in PHASES:
+            raise ValueError(f"unknown phase {phase!r}")
+        if phase == "continuous" and self._crossed():
+            raise ValueError("the book is crossed: uncross before continuous trading")
+        self.phase = phase
+
     def uncross(
         self,
         rule: str | tuple[int, int] = "midpoint",
@@ -837,6 +862,7 @@ class RefBook:
     ) -> RefResult:
         """The call auction of `clear` over the resting orders; what filled leaves the book. No events.
 
+        Works in either phase and keeps the phase. STP does not apply (clear knows nothing of it).
         Errors of `clear` (IndeterminatePrice, ...) propagate with the book unchanged.
         """
         resting = [o for side in (BUY, SELL) for o in self._in_priority(side)]

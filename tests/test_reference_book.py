@@ -23,6 +23,7 @@ from reference import (
     AMEND_PRICE,
     AMEND_QTY,
     AMENDED,
+    CALL_PHASE,
     CANCELLED,
     DUPLICATE_ID,
     EXPIRED,
@@ -62,7 +63,6 @@ from reference import (
     RefBook,
     RefEvent,
     RefOrder,
-    Resting,
     clear,
 )
 
@@ -116,6 +116,13 @@ def expire(now):
     return Cmd("expire", (now,))
 
 
+def phase(name):
+    return Cmd("set_phase", (name,))
+
+
+CALL = phase("call")
+
+
 # -- expected events ----------------------------------------------------------------------------
 
 
@@ -160,7 +167,7 @@ def resting(book: RefBook) -> list[tuple[int, int, int, int, int]]:
 def make_book(setup, stp="none", tick=None, lot=None) -> RefBook:
     book = RefBook(stp=stp, tick=tick, lot=lot)
     for c in setup:
-        events = c.run(book)
+        events = c.run(book) or []  # set_phase returns None
         assert all(e.kind != REJECTED for e in events), (c, events)
     return book
 
@@ -1037,6 +1044,114 @@ CANCEL = [
 ]
 
 
+CALL_PHASE_TABLE = [
+    case(
+        "call: a crossing buy rests, no matching",
+        [*ASKS, CALL],
+        buy(10, 102, 10, trader=4),
+        [acc(10, 4, B, 102, 10)],
+        [(10, 4, B, 102, 10), *ASKS_AFTER],
+    ),
+    case(
+        "call: a crossing order joins the back of its level",
+        [*ASKS, CALL],
+        sell(10, 90, 1, trader=4),
+        [acc(10, 4, S, 90, 1)],
+        [(10, 4, S, 90, 1), *ASKS_AFTER],
+    ),
+    case("call: market orders are refused", [CALL], mbuy(10, 1, trader=4), [rej(10, 4, CALL_PHASE)], []),
+    case(
+        "call: protected market orders too",
+        [CALL],
+        msell(10, 1, trader=4, protection=90),
+        [rej(10, 4, CALL_PHASE)],
+        [],
+    ),
+    case("call: IOC is refused", [CALL], buy(10, 100, 1, tif=IOC), [rej(10, 1, CALL_PHASE)], []),
+    case("call: FOK is refused", [CALL], buy(10, 100, 1, tif=FOK), [rej(10, 1, CALL_PHASE)], []),
+    case("call: GTD rests", [CALL], buy(10, 100, 1, tif=GTD, expiry=3), [acc(10, 1, B, 100, 1)], [(10, 1, B, 100, 1)]),
+    case(
+        "call: InvalidTimeInForce comes first (market GTC)",
+        [CALL],
+        mbuy(10, 1, tif=GTC),
+        [rej(10, 1, INVALID_TIF)],
+        [],
+    ),
+    case(
+        "call: InvalidTimeInForce comes first (post-only IOC)",
+        [CALL],
+        buy(10, 100, 1, tif=IOC, post_only=True),
+        [rej(10, 1, INVALID_TIF)],
+        [],
+    ),
+    case(
+        "call: CallPhase before OffTick",
+        [CALL],
+        buy(10, 101, 1, tif=IOC),
+        [rej(10, 1, CALL_PHASE)],
+        [],
+        tick=5,
+    ),
+    case("call: ZeroQuantity before CallPhase", [CALL], buy(10, 100, 0, tif=IOC), [rej(10, 1, ZERO_QUANTITY)], []),
+    case(
+        "call: post-only is not checked for crossing",
+        [*ASKS, CALL],
+        buy(10, 101, 1, trader=4, post_only=True),
+        [acc(10, 4, B, 101, 1)],
+        [(10, 4, B, 101, 1), *ASKS_AFTER],
+    ),
+    case(
+        "call: a crossing amendment is not matched: back of the new level",
+        [*ASKS, buy(11, 100, 5, trader=5), CALL, buy(12, 102, 1, trader=6)],
+        amend(11, price=102),
+        [amd(11, 5, B, 102, 5)],
+        [(12, 6, B, 102, 1), (11, 5, B, 102, 5), *ASKS_AFTER],
+    ),
+    case(
+        "call: a post-only amendment may cross",
+        [*ASKS, buy(11, 100, 5, trader=5, post_only=True), CALL],
+        amend(11, qty=6, price=101),
+        [amd(11, 5, B, 101, 6)],
+        [(11, 5, B, 101, 6), *ASKS_AFTER],
+    ),
+    case(
+        "call: qty down keeps the place as usual",
+        [*ASKS, CALL],
+        amend(1, qty=1),
+        [amd(1, 1, S, 101, 1, KEPT_PRIORITY)],
+        [(1, 1, S, 101, 1), (2, 2, S, 101, 3), (3, 3, S, 102, 4)],
+    ),
+    case(
+        "call: amend to 0 cancels as usual",
+        [*ASKS, CALL],
+        amend(1, qty=0),
+        [cxl(1, 1, S, 101, 5, USER)],
+        [(2, 2, S, 101, 3), (3, 3, S, 102, 4)],
+    ),
+    case(
+        "call: cancel as usual, in a crossed book",
+        [*ASKS, CALL, buy(10, 102, 1, trader=4)],
+        cancel(2),
+        [cxl(2, 2, S, 101, 3, USER)],
+        [(10, 4, B, 102, 1), (1, 1, S, 101, 5), (3, 3, S, 102, 4)],
+    ),
+    case(
+        "call: expire as usual",
+        [CALL, *GTDS],
+        expire(10),
+        [cxl(2, 1, B, 99, 2, EXPIRED), cxl(4, 1, B, 97, 4, EXPIRED)],
+        [(1, 1, B, 100, 1), (3, 1, B, 98, 3)],
+    ),
+    case(
+        "back to continuous: matching again",
+        [*ASKS, CALL, buy(10, 100, 1, trader=4), phase("continuous")],
+        buy(11, 101, 1, trader=4),
+        [acc(11, 4, B, 101, 1), fill(11, 4, 1, 1, B, 101, 1, TD)],
+        [(10, 4, B, 100, 1), (1, 1, S, 101, 4), (2, 2, S, 101, 3), (3, 3, S, 102, 4)],
+    ),
+]
+
+
 @pytest.mark.parametrize(("setup", "command", "events", "after", "config"), MATCHING)
 def test_matching(setup, command, events, after, config):
     check(setup, command, events, after, config)
@@ -1075,6 +1190,32 @@ def test_tick_and_lot(setup, command, events, after, config):
 @pytest.mark.parametrize(("setup", "command", "events", "after", "config"), CANCEL)
 def test_cancel(setup, command, events, after, config):
     check(setup, command, events, after, config)
+
+
+@pytest.mark.parametrize(("setup", "command", "events", "after", "config"), CALL_PHASE_TABLE)
+def test_call_phase(setup, command, events, after, config):
+    check(setup, command, events, after, config)
+
+
+def test_set_phase():
+    book = make_book(ASKS)
+    assert book.phase == "continuous"
+    book.set_phase("continuous")  # not crossed: allowed, nothing happens
+    book.set_phase("call")
+    book.set_phase("call")  # always allowed
+    assert book.phase == "call"
+    book.submit(10, 4, B, 101, 1)  # crossed now (101 >= 101)
+    before = book.orders()
+    with pytest.raises(ValueError):
+        book.set_phase("continuous")
+    assert (book.phase, book.orders()) == ("call", before)
+    book.uncross()
+    assert book.phase == "call"  # uncross keeps the phase
+    book.set_phase("continuous")
+    assert book.phase == "continuous"
+    with pytest.raises(ValueError):
+        book.set_phase("auction")
+    assert book.phase == "continuous"
 
 
 # -- single checks ------------------------------------------------------------------------------
@@ -1170,12 +1311,12 @@ def test_orders_keep_tif_expiry_and_ts_through_amendments():
 # -- uncross ------------------------------------------------------------------------------------
 
 
-def back_door(book: RefBook, *rows: tuple[int, int, int, int, int]) -> None:
-    """Rest (id, trader, side, price, qty) GTC orders WITHOUT matching: continuous matching never leaves
-    a crossed book, so this is the only way to give uncross something to do."""
+def call_book(*rows: tuple[int, int, int, int, int], setup=()) -> RefBook:
+    """A book in the call phase with (id, trader, side, price, qty) GTC orders resting, unmatched."""
+    book = make_book([*setup, CALL])
     for oid, trader, side, price, qty in rows:
-        book.used_ids.add(oid)
-        book._rest(Resting(oid, trader, side, price, qty, GTC, 0, 0, False))
+        assert book.submit(oid, trader, side, price, qty) == [acc(oid, trader, side, price, qty)]
+    return book
 
 
 def ref_orders(book: RefBook) -> list[RefOrder]:
@@ -1192,7 +1333,7 @@ def test_uncross_of_a_continuous_book_does_nothing():
     assert book.orders() == before
 
 
-# Crossed (through the back door): bids 1: 5 @ 102, 2: 5 @ 101; asks 3: 4 @ 100, 4: 8 @ 101, 5: 3 @ 101.
+# Crossed (collected in the call phase): bids 1: 5 @ 102, 2: 5 @ 101; asks 3: 4 @ 100, 4: 8 @ 101, 5: 3 @ 101.
 #   p      <=99  100  101  102  >=103
 #   D(p)    10    10   10    5     0
 #   S(p)     0     4   15   15    15
@@ -1203,8 +1344,7 @@ CROSSED = [(1, 1, B, 102, 5), (2, 2, B, 101, 5), (3, 3, S, 100, 4), (4, 4, S, 10
 
 
 def test_uncross_time_allocation():
-    book = RefBook()
-    back_door(book, *CROSSED)
+    book = call_book(*CROSSED)
     expected = clear(ref_orders(book))
     r = book.uncross()
     assert r == expected
@@ -1219,8 +1359,7 @@ def test_uncross_time_allocation():
 
 
 def test_uncross_pro_rata_allocation():
-    book = RefBook()
-    back_door(book, *CROSSED)
+    book = call_book(*CROSSED)
     r = book.uncross(allocation="pro_rata")
     assert r.filled == [5, 5, 4, 4, 2]
     assert resting(book) == [(4, 4, S, 101, 4), (5, 5, S, 101, 1)]
@@ -1228,8 +1367,7 @@ def test_uncross_pro_rata_allocation():
 
 def test_uncross_time_is_queue_position_not_submission():
     # order 4 was submitted first but its amendment up sent it behind 5
-    book = make_book([sell(4, 101, 8, trader=4), sell(5, 101, 3, trader=5), amend(4, qty=9)])
-    back_door(book, (1, 1, B, 102, 5))
+    book = call_book((1, 1, B, 102, 5), setup=[sell(4, 101, 8, trader=4), sell(5, 101, 3, trader=5), amend(4, qty=9)])
     # D = 5 up to 102; S = 12 from 101: V = 5 on [101, 102], |D-S| = 7 on both -> midpoint 101
     r = book.uncross()
     assert (r.price, r.interval, r.volume) == (101, (101, 102), 5)
@@ -1248,8 +1386,7 @@ def test_uncross_time_is_queue_position_not_submission():
     ],
 )
 def test_uncross_passes_its_parameters_to_clear(params):
-    book = RefBook()
-    back_door(book, *CROSSED)
+    book = call_book(*CROSSED)
     expected = clear(ref_orders(book), **params)
     assert book.uncross(**params) == expected
     filled = dict(zip([o[0] for o in CROSSED], expected.filled, strict=True))
@@ -1257,8 +1394,7 @@ def test_uncross_passes_its_parameters_to_clear(params):
 
 
 def test_uncross_errors_leave_the_book_alone():
-    book = RefBook()
-    back_door(book, *CROSSED)
+    book = call_book(*CROSSED)
     with pytest.raises(ValueError):
         book.uncross(allocation="by_size")
     assert resting(book) == CROSSED
