@@ -12,9 +12,10 @@ checks that they agree.
 - `Liquibook`: liquibook 2.0.1 from PyPI (https://github.com/enewhuis/liquibook, SWIG wrapper by
   M. Kipnis), an open-source C++ price-time matching engine (its `OrderBook`, without the depth
   aggregation of `DepthOrderBook`). It has no batch call: the adapter loops over prepared tuples
-  in Python, creating one `SimpleOrder` per submission and calling `add`/`cancel`/`replace`. With ``listener=True`` an `OrderListener` receives every accept,
-  fill, cancel and replace (how liquibook reports to Python; fills are counted, as gridmatch's
-  events are); with ``listener=False`` nothing is reported back (matching only).
+  in Python, creating one `SimpleOrder` per submission and calling `add`/`cancel`/`replace`.
+  With ``listener=True`` an `OrderListener` receives every accept, fill, cancel and replace (how
+  liquibook reports to Python; fills are counted, as gridmatch's events are); with
+  ``listener=False`` nothing is reported back (matching only).
 
 How the stream's commands map onto liquibook, and where its rules differ from gridmatch's:
 
@@ -44,11 +45,11 @@ from typing import Any, NamedTuple
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bookcache import reference_module  # noqa: E402
+from bookcache import reference_module
 
-import gridmatch as gm  # noqa: E402
-from gridmatch.book import Fill, Rejected  # noqa: E402
-from gridmatch.sim.messages import (  # noqa: E402
+import gridmatch as gm
+from gridmatch.book import Fill, Rejected
+from gridmatch.sim.messages import (
     FLAG_AMEND_PRICE,
     FLAG_AMEND_QTY,
     FLAG_PROTECTED,
@@ -199,7 +200,7 @@ class Liquibook:
         these streams a resting order is never partly filled, so only amendments change it)."""
         lb = self.lb
         book = lb.liquibook_book_OrderBook()
-        report = _Listener(lb) if listener else None
+        report = _listener(lb) if listener else None
         if report is not None:
             book.set_order_listener(report)
         order_of: dict[int, Any] = {}
@@ -233,7 +234,8 @@ class Liquibook:
         return Trades(report.fills, report.volume, missing + report.rejected)
 
 
-def _Listener(lb: Any) -> Any:  # noqa: N802 - a class made on first use, liquibook being optional
+def _listener(lb: Any) -> Any:
+    """An `OrderListener`; its class is made on first use, liquibook being optional."""
     global _LISTENER
     if _LISTENER is None:
 
