@@ -95,7 +95,7 @@ def measure(method: str, n: int) -> dict[str, Any]:
     counted = ns[WARMUP:] if n > 2 * WARMUP else ns
     return {
         "method": method,
-        "messages": int(len(counted)),
+        "messages": len(counted),
         "median_ns": float(np.median(counted)),
         "p99_ns": float(np.percentile(counted, 99)),
         "p999_ns": float(np.percentile(counted, 99.9)),
