@@ -3,7 +3,8 @@
 Every replay starts from an empty book and returns `Trades`: the number of fills, the traded
 quantity, and the commands the book refused (or, for liquibook, could not find). The benchmarks
 time these functions on streams of `gridmatch.sim.messages`; `python bench/book_engines.py [N]`
-checks that they agree.
+checks that they agree, and `python bench/book_engines.py --report RUN.json` renders the tables of
+bench/RESULTS.md from the benchmark JSON.
 
 - `gridmatch_process`: `gridmatch.OrderBook().process(commands)`, the batch path (one call).
 - `GridmatchCalls`: the per-call methods `submit`/`cancel`/`amend`, one Python call per command
@@ -294,7 +295,54 @@ def agreement(n: int = 20_000, seed: int = 1) -> dict[str, Trades]:
     return results
 
 
+# ------------------------------------------------------------------------------------ report
+
+LABELS = {
+    "test_gridmatch_process": "gridmatch `OrderBook.process` (one batch call)",
+    "test_gridmatch_calls": "gridmatch `submit`/`cancel`/`amend` (one call per message)",
+    "test_reference": "tests/reference.py `RefBook.process`",
+    "test_liquibook[events": "liquibook 2.0.1, Python loop, OrderListener",
+    "test_liquibook[matching-only": "liquibook 2.0.1, Python loop, no listener",
+}
+
+
+def report(path: str) -> str:
+    """Markdown tables of `test_bench_book.py` results from a pytest-benchmark JSON file:
+    median and min per run, messages/s at the median, and how many times slower than
+    `OrderBook.process` each is (medians, same run)."""
+    import json
+
+    data = json.loads(Path(path).read_text())
+    rows: dict[int, list[tuple[str, dict[str, float]]]] = {}
+    for bench in data["benchmarks"]:
+        label = next((text for key, text in LABELS.items() if bench["name"].startswith(key)), None)
+        if label is None:
+            continue
+        rows.setdefault(int(bench["extra_info"]["messages"]), []).append((label, bench["stats"]))
+    out = []
+    for n in sorted(rows):
+        out.append(f"**{n:,} messages**\n")
+        out.append("| engine | median | min | rounds | messages/s (median) | time vs `process` |")
+        out.append("|---|---:|---:|---:|---:|---:|")
+        base = next(stats["median"] for label, stats in rows[n] if "process" in label)
+        for label, stats in sorted(rows[n], key=lambda r: r[1]["median"]):
+            ratio = stats["median"] / base
+            out.append(
+                f"| {label} | {_seconds(stats['median'])} | {_seconds(stats['min'])} | {stats['rounds']} | "
+                f"{n / stats['median'] / 1e6:.2f} M | {ratio:.1f}x |"
+            )
+        out.append("")
+    return "\n".join(out)
+
+
+def _seconds(s: float) -> str:
+    return f"{s * 1e3:.1f} ms" if s < 1 else f"{s:.2f} s"
+
+
 if __name__ == "__main__":
-    size = int(sys.argv[1]) if len(sys.argv) > 1 else 20_000
-    for name, result in agreement(size).items():
-        print(f"{name:20} fills {result.fills:>9,}  volume {result.volume:>13,}  refused {result.rejected}")
+    if len(sys.argv) > 2 and sys.argv[1] == "--report":
+        print(report(sys.argv[2]))
+    else:
+        size = int(sys.argv[1]) if len(sys.argv) > 1 else 20_000
+        for name, result in agreement(size).items():
+            print(f"{name:20} fills {result.fills:>9,}  volume {result.volume:>13,}  refused {result.rejected}")
