@@ -304,7 +304,7 @@ impl Book {
             trader: c.trader,
             price: c.price,
             qty: taker.left,
-            expiry: c.expiry,
+            expiry: if c.tif == tif::GTD { c.expiry } else { 0 },
             ts: c.ts,
             seq: 0,
             prev: NIL,
