@@ -336,6 +336,8 @@ def report(path: str) -> str:
 
 
 def _seconds(s: float) -> str:
+    if s < 0.01:
+        return f"{s * 1e3:.2f} ms"
     return f"{s * 1e3:.1f} ms" if s < 1 else f"{s:.2f} s"
 
 
