@@ -22,7 +22,7 @@ sweeping ``k`` levels is a limit (or protection) price ``b + k`` sized to take *
 first sweep that crosses ``p``, which is a first-passage query on that path. Every order gets a
 planned lifetime; its cancel is sent only if it falls before the order's fill, so **every cancel
 and every amend names a live order** (the book rejects none), and each sweep's quantity is the exact
-sum of what rests at the levels it takes (``stream_stats`` reports the designed fills).
+sum of what rests at the levels it takes (:func:`generate` returns them with the stream).
 Because sweeps take whole levels, trade volumes do not depend on the order of makers within a
 level: engines with slightly different amendment priority rules trade the same volumes.
 
