@@ -35,11 +35,15 @@ test-python: build
 	$(PY) -m pytest -q
 
 bench: build ## criterion, pytest-benchmark and memory figures for bench/RESULTS.md (slow; not in test)
-	cargo bench -p gridmatch-core --bench clearing_criterion
-	$(PY) -m pytest bench -q --benchmark-only --benchmark-columns=min,median,mean,max,rounds \
+	cargo bench -p gridmatch-core --bench clearing_criterion --bench book_criterion
+	$(PY) -m pytest bench/test_bench_clearing.py -q --benchmark-only --benchmark-columns=min,median,mean,max,rounds \
 		--benchmark-json=.benchmarks/run.json
 	$(PY) bench/report.py .benchmarks/run.json
 	$(PY) bench/memory.py
+	$(PY) -m pytest bench/test_bench_book.py -q --benchmark-only --benchmark-columns=min,median,mean,max,rounds \
+		--benchmark-json=.benchmarks/book.json
+	$(PY) bench/book_engines.py --report .benchmarks/book.json
+	$(PY) bench/book_latency.py
 
 fuzz: build ## the property tests, much longer: hypothesis 'thorough', 100k proptest cases
 	PROPTEST_CASES=100000 cargo test -p gridmatch-core --release --test properties --test money_properties

@@ -106,7 +106,8 @@ def test_process_takes_frames_and_refuses_wrong_shapes():
         (lambda b: b.submit(1, 1, "buy", 1, price=1, tif="day"), "tif"),
         (lambda b: b.submit(1, 1, "buy", 1, price=1, tif="gtd"), "expiry"),
         (lambda b: b.submit(1, 1, "buy", 1, price=1, protection=5), "protection"),
-        (lambda b: b.amend(1, price=True), "price"),
+        (lambda b: b.amend(1, price=1.0), "price"),
+        (lambda b: b.cancel("1"), "id"),
         (lambda b: b.expire(-5), "now"),
     ],
 )

@@ -23,7 +23,7 @@ def test_readme_example_runs(code):
     exec(compile(code, str(README), "exec"), {"__name__": "readme_example"})
 
 
-@pytest.mark.parametrize("module", ["gridmatch", "gridmatch.clearing", "gridmatch.orders"])
+@pytest.mark.parametrize("module", ["gridmatch", "gridmatch.clearing", "gridmatch.orders", "gridmatch.book"])
 def test_docstring_examples(module):
     failures, tried = doctest.testmod(importlib.import_module(module), report=True)
     assert tried > 0 and failures == 0

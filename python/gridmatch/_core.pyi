@@ -96,8 +96,8 @@ class Book:
         flags: int,
         expiry: int,
         ts: int,
-    ) -> npt.NDArray[np.void]:
-        """Applies one command given field by field; returns its EVENT_DTYPE rows."""
+    ) -> list[tuple[int, int, int, int, int, int, int, int, int, int, int]]:
+        """Applies one command given field by field; returns its events as tuples in EVENT_DTYPE order."""
     def best_bid(self) -> tuple[int, int, int] | None: ...
     def best_ask(self) -> tuple[int, int, int] | None: ...
     def depth(self, n: int) -> tuple[list[tuple[int, int, int]], list[tuple[int, int, int]]]: ...

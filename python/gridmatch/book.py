@@ -155,22 +155,29 @@ class Amended:
 Event = Accepted | Rejected | Fill | Cancelled | Amended
 
 
+_SIDES = {1: Side.BUY, -1: Side.SELL}
+_REJECTS = {r.value: r for r in RejectReason}
+_CANCELS = {c.value: c for c in CancelReason}
+
+
+def _event(row: tuple[int, ...]) -> Event:
+    """One event from its fields in `EVENT_DTYPE` order."""
+    cmd, kind, id, trader, side, price, qty, maker_id, maker_trader, reason, flags = row
+    if kind == EventKind.FILL:
+        done = (bool(flags & _MAKER_DONE), bool(flags & _TAKER_DONE))
+        return Fill(cmd, id, maker_id, trader, maker_trader, _SIDES[side], price, qty, *done)
+    if kind == EventKind.ACCEPTED:
+        return Accepted(cmd, id, trader, _SIDES[side], price, qty)
+    if kind == EventKind.CANCELLED:
+        return Cancelled(cmd, id, trader, _SIDES[side], price, qty, _CANCELS[reason])
+    if kind == EventKind.REJECTED:
+        return Rejected(cmd, id, trader, _REJECTS[reason])
+    return Amended(cmd, id, trader, _SIDES[side], price, qty, bool(flags & _KEPT_PRIORITY))
+
+
 def to_events(records: npt.NDArray[np.void]) -> list[Event]:
     """The rows of an `EVENT_DTYPE` array as event objects."""
-    out: list[Event] = []
-    for cmd, kind, id, trader, side, price, qty, maker_id, maker_trader, reason, flags in records.tolist():
-        if kind == EventKind.ACCEPTED:
-            out.append(Accepted(cmd, id, trader, Side(side), price, qty))
-        elif kind == EventKind.REJECTED:
-            out.append(Rejected(cmd, id, trader, RejectReason(reason)))
-        elif kind == EventKind.FILL:
-            done = (bool(flags & _MAKER_DONE), bool(flags & _TAKER_DONE))
-            out.append(Fill(cmd, id, maker_id, trader, maker_trader, Side(side), price, qty, *done))
-        elif kind == EventKind.CANCELLED:
-            out.append(Cancelled(cmd, id, trader, Side(side), price, qty, CancelReason(reason)))
-        else:
-            out.append(Amended(cmd, id, trader, Side(side), price, qty, bool(flags & _KEPT_PRIORITY)))
-    return out
+    return [_event(row) for row in records.tolist()]
 
 
 class Level(NamedTuple):
@@ -218,19 +225,24 @@ def command_array(**columns: Any) -> npt.NDArray[np.void]:
 
     >>> cmds = command_array(op=["submit", "submit"], id=[1, 2], trader=[7, 8], side=["sell", "buy"],
     ...                      price=[100, 101], qty=[5, 3])
-    >>> [(e.kind, e.qty) for e in to_events(OrderBook().process(cmds))]
-    [(0, 5), (0, 3), (2, 3)]
+    >>> [type(e).__name__ for e in to_events(OrderBook().process(cmds))]
+    ['Accepted', 'Accepted', 'Fill']
     """
     return from_columns(columns, _COMMANDS)
 
 
-_U64, _I64 = np.iinfo(np.uint64), np.iinfo(np.int64)
+_U64, _I64, _I8 = np.iinfo(np.uint64), np.iinfo(np.int64), np.iinfo(np.int8)
+_TIF_NAMES = {t.name.lower(): t.value for t in Tif}
+# What the per-call methods take for a side or a time-in-force, looked up in one step; anything
+# else goes to `_code`, which also reads names in any case and explains refusals.
+_SIDE_CODES: dict[object, int] = {1: 1, -1: -1}
+_SIDE_CODES.update(SIDE_NAMES)
+_TIF_CODES: dict[object, int] = {t.value: t.value for t in Tif}
+_TIF_CODES.update(_TIF_NAMES)
 
 
 def _int(field: str, value: Any, info: np.iinfo[Any], order_id: int | None = None) -> int:
     """A command field as an exact integer of its range, or `InvalidOrder` naming it."""
-    if isinstance(value, (bool, np.bool_)):
-        raise InvalidOrder(f"{field} = {value!r}: must be an integer", field=field, order_id=order_id, value=value)
     try:
         number = operator.index(value)
     except TypeError:
@@ -242,7 +254,11 @@ def _int(field: str, value: Any, info: np.iinfo[Any], order_id: int | None = Non
     return number
 
 
-def _code(field: str, value: Any, names: dict[str, int], order_id: int) -> int:
+def _code(field: str, value: Any, names: dict[str, int], fast: dict[object, int], order_id: int | None) -> int:
+    try:
+        return fast[value]
+    except (KeyError, TypeError):
+        pass
     if isinstance(value, str):
         if value.lower() not in names:
             choices = ", ".join(names)
@@ -250,7 +266,14 @@ def _code(field: str, value: Any, names: dict[str, int], order_id: int) -> int:
                 f"{field} = {value!r}: expected one of {choices}", field=field, order_id=order_id, value=value
             )
         return names[value.lower()]
-    return _int(field, value, np.iinfo(np.int8), order_id)
+    return _int(field, value, _I8, order_id)
+
+
+def _explain(order_id: Any, fields: dict[str, tuple[Any, np.iinfo[Any]]]) -> None:
+    """Raises `InvalidOrder` for the first field that the core's typed arguments refused."""
+    oid = order_id if isinstance(order_id, int) and not isinstance(order_id, bool) else None
+    for field, (value, info) in fields.items():
+        _int(field, value, info, oid)
 
 
 class OrderBook:
@@ -327,51 +350,51 @@ class OrderBook:
         """Submits an order: a limit order at `price`, or a market order when `price` is None
         (with `protection` as its worst price, if given). `tif` defaults to "gtc" for limit
         orders, "gtd" when `expiry` is given, and "ioc" for market orders."""
-        oid = _int("id", id, _U64)
         market = price is None
         if tif is None:
             tif = Tif.IOC if market else (Tif.GTD if expiry is not None else Tif.GTC)
-        code = _code("tif", tif.name if isinstance(tif, Tif) else tif, {t.name.lower(): t.value for t in Tif}, oid)
+        code = _code("tif", tif, _TIF_NAMES, _TIF_CODES, id)
         if code == Tif.GTD and expiry is None:
-            raise InvalidOrder("tif = gtd needs an expiry", field="expiry", order_id=oid, value=None)
+            raise InvalidOrder("tif = gtd needs an expiry", field="expiry", order_id=id, value=None)
         if protection is not None and not market:
             raise InvalidOrder(
-                "protection is for market orders only", field="protection", order_id=oid, value=protection
+                "protection is for market orders only", field="protection", order_id=id, value=protection
             )
         flags = (Flag.POST_ONLY if post_only else 0) | (Flag.PROTECTED if protection is not None else 0)
-        limit = protection if market else price
-        return to_events(
-            self._book.apply(
-                Op.SUBMIT,
-                oid,
-                _int("trader", trader, _U64, oid),
-                _code("side", side.name if isinstance(side, Side) else side, SIDE_NAMES, oid),
-                0 if limit is None else _int("price", limit, _I64, oid),
-                _int("qty", qty, _U64, oid),
-                code,
-                int(market),
-                int(flags),
-                0 if expiry is None else _int("expiry", expiry, _U64, oid),
-                _int("ts", ts, _U64, oid),
-            )
-        )
+        limit = (protection if market else price) or 0
+        side_code = _code("side", side, SIDE_NAMES, _SIDE_CODES, id)
+        args = (id, trader, side_code, limit, qty, code, int(market), int(flags), expiry or 0, ts)
+        try:
+            rows = self._book.apply(Op.SUBMIT, *args)
+        except (TypeError, OverflowError):
+            fields = ("id", "trader", "side", "price", "qty", "tif", "kind", "flags", "expiry", "ts")
+            ranges: tuple[np.iinfo[Any], ...] = (_U64, _U64, _I8, _I64, _U64, _I8, _I8, _I8, _U64, _U64)
+            _explain(id, {f: (v, r) for f, v, r in zip(fields, args, ranges, strict=True)})
+            raise
+        return [_event(row) for row in rows]
 
     def cancel(self, id: int) -> list[Event]:
-        return to_events(self._book.apply(Op.CANCEL, _int("id", id, _U64), 0, 0, 0, 0, 0, 0, 0, 0, 0))
+        return self._apply(Op.CANCEL, id=id)
 
     def amend(self, id: int, qty: int | None = None, price: int | None = None) -> list[Event]:
         """Changes a resting order's open quantity and/or price. Down at the same price keeps
         its queue position; a price change or an increase re-enters it at the back (trading
         first if it crosses); zero cancels it."""
-        oid = _int("id", id, _U64)
         flags = (Flag.AMEND_QTY if qty is not None else 0) | (Flag.AMEND_PRICE if price is not None else 0)
-        new_qty = 0 if qty is None else _int("qty", qty, _U64, oid)
-        new_price = 0 if price is None else _int("price", price, _I64, oid)
-        return to_events(self._book.apply(Op.AMEND, oid, 0, 0, new_price, new_qty, 0, 0, int(flags), 0, 0))
+        return self._apply(Op.AMEND, id=id, price=price or 0, qty=qty or 0, flags=int(flags))
 
     def expire(self, now: int) -> list[Event]:
         """Cancels every GTD order with expiry <= `now`, earliest expiry first."""
-        return to_events(self._book.apply(Op.EXPIRE, 0, 0, 0, 0, 0, 0, 0, 0, 0, _int("now", now, _U64)))
+        return self._apply(Op.EXPIRE, now=now)
+
+    def _apply(self, op: Op, id: Any = 0, price: Any = 0, qty: Any = 0, flags: int = 0, now: Any = 0) -> list[Event]:
+        """One command of the given fields (the others zero)."""
+        try:
+            rows = self._book.apply(op, id, 0, 0, price, qty, 0, 0, flags, 0, now)
+        except (TypeError, OverflowError):
+            _explain(id, {"id": (id, _U64), "price": (price, _I64), "qty": (qty, _U64), "now": (now, _U64)})
+            raise
+        return [_event(row) for row in rows]
 
     def process(self, commands: Any) -> npt.NDArray[np.void]:
         """Applies a batch of commands in order and returns their events as an `EVENT_DTYPE`

@@ -7,14 +7,16 @@ Units (see :mod:`gridmatch.sim.units`): 1 lot = 1 Wh, 1 tick = 0.01 ct/kWh.
 - :mod:`~gridmatch.sim.campus`: :class:`Campus` turns participants' net energy into orders.
 - :mod:`~gridmatch.sim.prices`: :class:`PriceModel`, limit prices around the day-ahead price.
 - :mod:`~gridmatch.sim.books`: :func:`energy_book`, large realistic books for benchmarks.
+- :mod:`~gridmatch.sim.messages`: :func:`message_stream`, order-book message streams for benchmarks.
 """
 
 from __future__ import annotations
 
-from . import books, campus, clock, data, prices, units
+from . import books, campus, clock, data, messages, prices, units
 from .books import energy_book
 from .campus import Campus, CampusConfig, Epoch, Participants
 from .clock import EPOCHS_PER_DAY, epoch_id, epoch_ids, reference_day
+from .messages import message_stream
 from .prices import PriceModel
 
 __all__ = [
@@ -31,6 +33,8 @@ __all__ = [
     "energy_book",
     "epoch_id",
     "epoch_ids",
+    "message_stream",
+    "messages",
     "prices",
     "reference_day",
     "units",
