@@ -1486,35 +1486,94 @@ def test_single_calls_carry_their_cmd():
 # -- invariants on random command streams -------------------------------------------------------
 
 # Few ids, traders and prices, so that cancels and amends hit, traders meet themselves and levels
-# fill up; every field also takes invalid values now and then.
-ROWS = st.fixed_dictionaries(
-    {
-        "op": st.sampled_from([OP_SUBMIT] * 6 + [OP_CANCEL, OP_AMEND, OP_AMEND, OP_EXPIRE, 9]),
-        "id": st.integers(1, 25),
-        "trader": st.integers(1, 3),
-        "side": st.sampled_from([B, S] * 4 + [0]),
-        "price": st.integers(95, 105),
-        "qty": st.integers(0, 12),
-        "tif": st.sampled_from([GTC, GTC, GTD, IOC, FOK, 5]),
-        "kind": st.sampled_from([LIMIT, LIMIT, LIMIT, MARKET, 2]),
-        "flags": st.integers(0, 15),
-        "expiry": st.integers(0, 30),
-        "ts": st.integers(0, 30),
+# fill up. Rows are mostly valid for the book's tick and lot; about one in five has one field spoiled.
+OPS = [OP_SUBMIT] * 8 + [OP_CANCEL, OP_AMEND, OP_AMEND, OP_EXPIRE]
+# not command rows: set_phase and uncross, which the Checker runs itself
+BOOK_OPS = ["call", "continuous", "uncross"]
+SPOILERS = [None] * 20 + ["op", "side", "qty", "kind", "tif", "market_gtc", "post_only_ioc", "tick", "lot"]
+
+
+@st.composite
+def rows(draw, tick=None, lot=None, book_ops=False):
+    op = draw(st.sampled_from(OPS + BOOK_OPS if book_ops else OPS))
+    market = draw(st.integers(0, 5)) == 0
+    row = {
+        "op": op,
+        "id": draw(st.integers(1, 99)),
+        "trader": draw(st.integers(1, 3)),
+        "side": draw(st.sampled_from([B, S])),
+        "price": 100 + (tick or 1) * draw(st.integers(-3, 3)),
+        "qty": (lot or 1) * draw(st.integers(1, 6)),
+        "tif": draw(st.sampled_from([IOC, FOK] if market else [GTC, GTC, GTC, GTC, GTD, IOC, FOK])),
+        "kind": MARKET if market else LIMIT,
+        "flags": 0,
+        "expiry": draw(st.integers(0, 40)),
+        "ts": draw(st.integers(0, 40)),
     }
-)
-CONFIGS = st.fixed_dictionaries(
-    {
-        "stp": st.sampled_from(STP_MODES),
-        "tick": st.sampled_from([None, None, 1, 2]),
-        "lot": st.sampled_from([None, None, 1, 2]),
+    if op == OP_AMEND:
+        row["flags"] = draw(st.sampled_from([AMEND_QTY, AMEND_PRICE, AMEND_QTY | AMEND_PRICE]))
+        if draw(st.integers(0, 7)) == 0:
+            row["qty"] = 0
+    elif market:
+        row["flags"] = draw(st.sampled_from([0, PROTECTED]))
+    elif draw(st.integers(0, 4)) == 0:
+        row["flags"] = POST_ONLY
+    spoil = draw(st.sampled_from(SPOILERS))
+    if spoil == "op":
+        row["op"] = 9
+    elif spoil == "side":
+        row["side"] = draw(st.sampled_from([0, 2]))
+    elif spoil == "qty":
+        row["qty"] = 0
+    elif spoil == "kind":
+        row["kind"] = 2
+    elif spoil == "tif":
+        row["tif"] = draw(st.integers(4, 255))
+    elif spoil == "market_gtc":
+        row["kind"], row["tif"] = MARKET, draw(st.sampled_from([GTC, GTD]))
+    elif spoil == "post_only_ioc":
+        row["flags"] |= POST_ONLY
+        row["tif"] = draw(st.sampled_from([IOC, FOK]))
+    elif spoil == "tick":
+        row["price"] += 1  # off tick when the tick is above 1
+    elif spoil == "lot":
+        row["qty"] += 1
+    return row
+
+
+@st.composite
+def streams(draw, book_ops=False):
+    """(book config, command rows): up to 10 chunks of 1 to 12 rows, so that streams are long on
+    average and still shrink by whole chunks or single rows."""
+    config = {
+        "stp": draw(st.sampled_from(STP_MODES)),
+        "tick": draw(st.sampled_from([None, None, 1, 2])),
+        "lot": draw(st.sampled_from([None, None, 1, 2])),
     }
-)
+    chunks = draw(
+        st.lists(st.lists(rows(config["tick"], config["lot"], book_ops), min_size=1, max_size=12), max_size=10)
+    )
+    stream = [dict(row) for chunk in chunks for row in chunk]
+    # ids from each row's "id" (1..99) without further draws: submissions mostly fresh, above 90 a
+    # used id; cancels and amends mostly of a submitted id (small: a recent one), above 90 of none
+    submitted: list[int] = []
+    for row in stream:
+        choice = row["id"]
+        if row["op"] == OP_SUBMIT:
+            if submitted and choice > 90:
+                row["id"] = submitted[choice % len(submitted)]
+            else:
+                row["id"] = len(submitted) + 1
+                submitted.append(row["id"])
+        elif row["op"] in (OP_CANCEL, OP_AMEND):
+            row["id"] = submitted[-choice % len(submitted)] if submitted and choice <= 90 else 1000 + choice
+    return config, stream
 
 
 def state(book: RefBook) -> tuple:
     """Everything a command could change."""
     positions = {o[0]: book.position(o[0]) for o in book.orders()}
-    return book.orders(), positions, book.now, frozenset(book.used_ids)
+    return book.orders(), positions, book.now, frozenset(book.used_ids), book.phase
 
 
 class Checker:
@@ -1537,6 +1596,9 @@ class Checker:
         self.step += 1
         book = self.book
         before = state(book)
+        if row["op"] in BOOK_OPS:
+            self.book_op(row, before)
+            return []
         snapshot = {o[0]: o for o in before[0]}  # id -> (id, trader, side, price, qty, tif, expiry, ts)
         events = book.process([row])
         assert all(e.cmd == 0 for e in events)
@@ -1567,6 +1629,32 @@ class Checker:
             assert all(e.trader != e.maker_trader for e in events if e.kind == FILL), "a self-trade"
         return events
 
+    def book_op(self, row, before):
+        book = self.book
+        if row["op"] == "uncross":
+            orders = book.orders()
+            params = {"rule": ["midpoint", "marginal_ask", "exchange"][row["flags"] % 3], "reference_price": 100}
+            params["allocation"] = "pro_rata" if row["flags"] & 4 else "time"
+            expected = clear(ref_orders(book), **params)
+            assert book.uncross(**params) == expected
+            for o, f in zip(orders, expected.filled, strict=True):
+                self.open[o[0]] -= f
+                self.filled[o[0]] = self.filled.get(o[0], 0) + f
+            left = [(*o[:4], o[4] - f, *o[5:]) for o, f in zip(orders, expected.filled, strict=True) if o[4] > f]
+            assert book.orders() == left, "uncross moved what it did not fill"
+            assert book.phase == before[4]
+            self.check_book()
+        else:
+            crossed = bool(book.best_bid() and book.best_ask() and book.best_bid()[0] >= book.best_ask()[0])
+            try:
+                book.set_phase(row["op"])
+            except ValueError:
+                assert row["op"] == "continuous" and crossed
+                assert state(book) == before
+            else:
+                assert not (row["op"] == "continuous" and crossed)
+                assert state(book) == (*before[:4], row["op"])
+
     # -- per command ----------------------------------------------------------------------------
 
     def check_submit(self, row, events, before_orders):
@@ -1585,6 +1673,13 @@ class Checker:
             self.post_only.add(id)
         if row["tif"] == GTD and self.now is not None:
             assert row["expiry"] > self.now, "a GTD order accepted with its expiry passed"
+        if self.book.phase == "call":
+            assert not market and row["tif"] in (GTC, GTD), "only GTC/GTD limit orders in the call phase"
+            assert rest == [], "matching in the call phase"
+            level = [o for o in self.book.orders() if o[2] == side and o[3] == row["price"]]
+            assert self.book.position(id) == (qty, len(level) - 1), "not at the back of its level"
+            self.joined[id] = self.step
+            return
         if row["tif"] == FOK:
             killed = rest == [cxl(id, trader, side, shown, qty, KILLED)]
             assert killed or sum(e.qty for e in fills) == qty, "a FOK filled in part"
@@ -1611,6 +1706,12 @@ class Checker:
         assert events[0] == amd(o[0], o[1], o[2], new_price, new_qty, KEPT_PRIORITY if kept else 0)
         if kept:
             assert len(events) == 1
+            return
+        if self.book.phase == "call":
+            assert len(events) == 1, "matching in the call phase"
+            level = [x for x in self.book.orders() if x[2] == o[2] and x[3] == new_price]
+            assert self.book.position(o[0]) == (new_qty, len(level) - 1), "not at the back of its level"
+            self.joined[o[0]] = self.step
             return
         others = [x for x in before_orders if x[0] != o[0]]
         self.check_matching(o[0], o[1], o[2], new_price, new_qty, events[1:], others)
@@ -1706,7 +1807,8 @@ class Checker:
         assert set(resting_qty) <= set(self.open)
         # never crossed
         bid, ask = book.best_bid(), book.best_ask()
-        assert bid is None or ask is None or bid[0] < ask[0], "crossed book"
+        if book.phase == "continuous":
+            assert bid is None or ask is None or bid[0] < ask[0], "crossed book"
         # FIFO: within a level, in the order the orders joined it
         for a, b in pairwise(orders):
             if a[2] == b[2] and a[3] == b[3]:
@@ -1729,27 +1831,38 @@ def reaches(side: int, limit: int | None, price: int) -> bool:
     return limit is None or (price <= limit if side == B else price >= limit)
 
 
-@given(CONFIGS, st.lists(ROWS, max_size=80))
-def test_invariants_on_random_streams(config, rows):
+@given(streams(book_ops=True))
+def test_invariants_on_random_streams(stream):
+    config, commands = stream
     checker = Checker(RefBook(**config))
-    for row in rows:
+    for row in commands:
         checker.run(row)
 
 
-@given(CONFIGS, st.lists(ROWS, max_size=80))
-def test_a_batch_is_the_commands_one_by_one(config, rows):
+@given(streams(), st.sampled_from(["continuous", "call"]))
+def test_a_batch_is_the_commands_one_by_one(stream, phase):
+    config, commands = stream
     one_by_one, batch = RefBook(**config), RefBook(**config)
-    expected = [at(i, e) for i, row in enumerate(rows) for e in one_by_one.process([row])]
-    assert batch.process(rows) == expected
+    one_by_one.set_phase(phase)
+    batch.set_phase(phase)
+    expected = [at(i, e) for i, row in enumerate(commands) for e in one_by_one.process([row])]
+    assert batch.process(commands) == expected
     assert state(batch) == state(one_by_one)
 
 
 def test_a_long_stream():
-    """A few thousand commands, with every invariant checked: also a smoke test of speed."""
+    """A few thousand commands, with every invariant checked: also a smoke test of speed. Every 400
+    steps a call phase of 100 steps, ended by an uncross."""
     rng = random.Random(7)
     for stp in STP_MODES:
         checker = Checker(RefBook(stp=stp))
-        for _ in range(2000):
+        for step in range(2000):
+            if step % 400 == 300:
+                checker.run({"op": "call"})
+            elif step % 400 == 399:
+                checker.run({"op": "uncross", "flags": step // 400})
+                checker.run({"op": "continuous"})
+                assert checker.book.phase == "continuous"
             row = {
                 "op": rng.choice([OP_SUBMIT] * 6 + [OP_CANCEL, OP_AMEND, OP_AMEND, OP_EXPIRE]),
                 "id": rng.randint(1, 3000),
