@@ -374,7 +374,8 @@ def max_welfare(orders: Sequence[RefOrder]) -> int:
 # Continuous limit order book: the oracle for the engine's book, event by event.
 #
 # It follows the semantics contract (book_semantics.md) step by step: price-time priority, trades at
-# the maker's price, STP, IOC/FOK/GTD, post-only, amend, expire, and an uncross through `clear` above.
+# the maker's price, STP, IOC/FOK/GTD, post-only, amend, expire, the call phase (orders collected
+# without matching) and an uncross through `clear` above.
 # Every command validates completely before it changes anything, so a rejected command changes
 # nothing. Where the contract is silent the simplest reading is taken; those places are marked
 # "Reading:" below.
