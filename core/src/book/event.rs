@@ -6,7 +6,8 @@ use crate::types::Side;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum EventKind {
-    /// A submission was taken: `qty` at `price` (0 for market orders).
+    /// A submission was taken: `qty` at `price` (a market order's protection price, or 0
+    /// without one).
     Accepted = 0,
     /// A command was refused; nothing changed. `reason` is a [`RejectReason`].
     Rejected = 1,
@@ -91,7 +92,7 @@ pub struct Event {
     pub kind: u8,
     /// A [`RejectReason`] or a [`CancelReason`]; 0 otherwise.
     pub reason: u8,
-    /// The side of order `id` (+1 buy, -1 sell); 0 for rejections of unreadable commands.
+    /// The side of order `id` (+1 buy, -1 sell); 0 in rejections.
     pub side: i8,
     /// [`MAKER_DONE`], [`TAKER_DONE`], [`KEPT_PRIORITY`].
     pub flags: u8,
