@@ -6,31 +6,8 @@
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use gridmatch_core::{clear, ClearingParams, Kind, Order, PriceRule, Side};
 
-// The Python extension's allocator: freed buffers are reused, not faulted in afresh each call.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-/// SplitMix64: a seeded generator with no dependencies, so every run clears the same books.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    /// Approximately normal: the sum of four uniforms, centred and scaled.
-    fn normal(&mut self) -> f64 {
-        ((0..4).map(|_| self.unit()).sum::<f64>() - 2.0) * 1.732
-    }
-}
+mod common;
+use common::Rng;
 
 pub fn energy_book(n: usize, seed: u64) -> Vec<Order> {
     let mut rng = Rng(seed);

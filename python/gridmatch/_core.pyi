@@ -1,6 +1,6 @@
 # Stubs for the compiled module gridmatch._core (python/src). Checked against the built module
 # with `python -m mypy.stubtest gridmatch._core` in `make lint`.
-from typing import ClassVar, final
+from typing import ClassVar, TypeAlias, final
 
 import numpy as np
 import numpy.typing as npt
@@ -55,15 +55,8 @@ class PriceRule:
     def __eq__(self, value: object, /) -> bool: ...
     def __hash__(self) -> int: ...
 
-def clear_records(
-    records: npt.NDArray[np.uint8],
-    *,
-    rule: str | PriceRule,
-    allocation: str,
-    reference_price: int | None = None,
-    min_price: int | None = None,
-    max_price: int | None = None,
-) -> tuple[
+#: (price, interval, volume, demand, supply, welfare, filled, fills) of one clearing.
+_Cleared: TypeAlias = tuple[
     int | None,
     tuple[int, int] | None,
     int,
@@ -72,7 +65,17 @@ def clear_records(
     int,
     npt.NDArray[np.uint64],
     npt.NDArray[np.void],
-]:
+]
+
+def clear_records(
+    records: npt.NDArray[np.uint8],
+    *,
+    rule: str | PriceRule,
+    allocation: str,
+    reference_price: int | None = None,
+    min_price: int | None = None,
+    max_price: int | None = None,
+) -> _Cleared:
     """Clears the orders in `records` (the bytes of a C-contiguous ORDER_DTYPE array). Returns
     (price, interval, volume, demand, supply, welfare, filled, fills as FILL_DTYPE records)."""
 
@@ -122,18 +125,6 @@ class Book:
         reference_price: int | None = None,
         min_price: int | None = None,
         max_price: int | None = None,
-    ) -> tuple[
-        npt.NDArray[np.void],
-        tuple[
-            int | None,
-            tuple[int, int] | None,
-            int,
-            int,
-            int,
-            int,
-            npt.NDArray[np.uint64],
-            npt.NDArray[np.void],
-        ],
-    ]:
+    ) -> tuple[npt.NDArray[np.void], _Cleared]:
         """Clears the resting orders in one call auction and removes what filled; returns the
         orders as the auction saw them (ORDER_DTYPE) and the clearing tuple of clear_records."""

@@ -17,7 +17,7 @@ import numpy.typing as npt
 
 from gridmatch import _core
 from gridmatch._records import RecordSpec, as_records, from_columns, record_dtype
-from gridmatch.clearing import ClearingResult, finish_clearing, tick_param
+from gridmatch.clearing import ClearingResult, finish_clearing, price_params
 from gridmatch.errors import InvalidOrder, InvalidParameter
 from gridmatch.orders import KIND_NAMES, SIDE_NAMES, Side
 
@@ -435,13 +435,8 @@ class OrderBook:
     ) -> ClearingResult:
         """Clears the resting orders in one call auction (as `gridmatch.clear`, time priority by
         arrival) and removes what filled; partly filled orders keep their place."""
-        orders, cleared = self._book.uncross(
-            rule=rule,
-            allocation=allocation,
-            reference_price=tick_param("reference_price", reference_price),
-            min_price=tick_param("min_price", min_price),
-            max_price=tick_param("max_price", max_price),
-        )
+        prices = price_params(reference_price, min_price, max_price)
+        orders, cleared = self._book.uncross(rule=rule, allocation=allocation, **prices)
         return finish_clearing(cleared, orders)
 
 

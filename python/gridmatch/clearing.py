@@ -120,14 +120,8 @@ def clear(
             f"allocation = {allocation!r}: expected 'time' or 'pro_rata'", field="allocation", value=allocation
         )
     records = as_order_array(orders)
-    cleared = _core.clear_records(
-        records.view(np.uint8),
-        rule=rule,
-        allocation=allocation,
-        reference_price=tick_param("reference_price", reference_price),
-        min_price=tick_param("min_price", min_price),
-        max_price=tick_param("max_price", max_price),
-    )
+    prices = price_params(reference_price, min_price, max_price)
+    cleared = _core.clear_records(records.view(np.uint8), rule=rule, allocation=allocation, **prices)
     return finish_clearing(cleared, records)
 
 
@@ -139,7 +133,14 @@ def finish_clearing(cleared: tuple[Any, ...], orders: OrderArray) -> ClearingRes
     return ClearingResult(price, interval, volume, demand, supply, welfare, filled, fills, orders)
 
 
-def tick_param(name: str, value: Any) -> int | None:
+def price_params(reference_price: Any, min_price: Any, max_price: Any) -> dict[str, int | None]:
+    """The price parameters of a clearing as int64 ticks, refusing floats, booleans and
+    out-of-range values with `InvalidParameter`."""
+    given = {"reference_price": reference_price, "min_price": min_price, "max_price": max_price}
+    return {name: _tick(name, value) for name, value in given.items()}
+
+
+def _tick(name: str, value: Any) -> int | None:
     """A price parameter as an int64 tick, refusing floats, booleans and out-of-range values."""
     if value is None:
         return None
