@@ -35,6 +35,8 @@ from gridmatch.book import (
 from gridmatch.clearing import CURVE_DTYPE, FILL_DTYPE, ClearingResult, Curves, clear, curves
 from gridmatch.errors import (
     AmountOverflow,
+    ChainError,
+    ChainTimeout,
     DuplicateOrderId,
     GridmatchError,
     IndeterminatePrice,
@@ -42,6 +44,7 @@ from gridmatch.errors import (
     InvalidParameter,
     MissingReferencePrice,
     OrderDtypeError,
+    TransactionFailed,
 )
 from gridmatch.orders import ORDER_DTYPE, Kind, Order, Side, as_order_array, order_array
 
@@ -56,6 +59,8 @@ __all__ = [
     "AmountOverflow",
     "CancelReason",
     "Cancelled",
+    "ChainError",
+    "ChainTimeout",
     "ClearingResult",
     "Curves",
     "DuplicateOrderId",
@@ -81,6 +86,7 @@ __all__ = [
     "RestingOrder",
     "Side",
     "Tif",
+    "TransactionFailed",
     "__version__",
     "as_order_array",
     "clear",

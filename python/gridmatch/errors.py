@@ -55,8 +55,23 @@ class IndeterminatePrice(GridmatchError, ValueError):
     no min_price/max_price cap closes the interval."""
 
 
+class ChainError(GridmatchError, RuntimeError):
+    """The chain refused or could not carry out a request (a failed transaction, an unreachable
+    endpoint). `field` names what was being done; `value` carries the chain's own message."""
+
+
+class TransactionFailed(ChainError):
+    """A transaction reached the chain and failed there; nothing it held took effect."""
+
+
+class ChainTimeout(ChainError, TimeoutError):
+    """No answer in time: the transaction may or may not land, so reconcile before retrying."""
+
+
 __all__ = [
     "AmountOverflow",
+    "ChainError",
+    "ChainTimeout",
     "DuplicateOrderId",
     "GridmatchError",
     "IndeterminatePrice",
@@ -64,4 +79,5 @@ __all__ = [
     "InvalidParameter",
     "MissingReferencePrice",
     "OrderDtypeError",
+    "TransactionFailed",
 ]
