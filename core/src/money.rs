@@ -83,6 +83,28 @@ pub struct TradeAmounts {
     pub seller_fee: i128,
 }
 
+impl FeePayer {
+    pub fn from_name(name: &str) -> Option<FeePayer> {
+        Some(match name {
+            "buyer" => FeePayer::Buyer,
+            "seller" => FeePayer::Seller,
+            "split" => FeePayer::Split,
+            _ => return None,
+        })
+    }
+}
+
+impl Rounding {
+    pub fn from_name(name: &str) -> Option<Rounding> {
+        Some(match name {
+            "down" => Rounding::Down,
+            "up" => Rounding::Up,
+            "half_even" => Rounding::HalfEven,
+            _ => return None,
+        })
+    }
+}
+
 impl TradeAmounts {
     pub const fn fee(&self) -> i128 {
         self.buyer_fee + self.seller_fee
@@ -98,7 +120,12 @@ pub fn trade_amounts(
     payer: FeePayer,
     rounding: Rounding,
 ) -> Result<TradeAmounts, CoreError> {
-    let notional = notional(qty, price);
+    split(notional(qty, price), bps, payer, rounding)
+}
+
+/// [`trade_amounts`] for a notional already in payment base units (a market whose tick is
+/// worth several base units scales `qty * price` first).
+pub fn split(notional: i128, bps: u16, payer: FeePayer, rounding: Rounding) -> Result<TradeAmounts, CoreError> {
     // A fee is at most the notional's magnitude, which is below 2^127: the cast is exact.
     let total = fee(notional, bps, rounding)? as i128;
     let (buyer_fee, seller_fee) = match payer {

@@ -18,6 +18,7 @@ __all__ = [
     "PriceRule",
     "__version__",
     "clear_records",
+    "split_trade",
 ]
 
 __version__: str
@@ -128,3 +129,8 @@ class Book:
     ) -> tuple[npt.NDArray[np.void], _Cleared]:
         """Clears the resting orders in one call auction and removes what filled; returns the
         orders as the auction saw them (ORDER_DTYPE) and the clearing tuple of clear_records."""
+
+def split_trade(notional: int, *, fee_bps: int, payer: str, rounding: str) -> tuple[int, int, int, int]:
+    """(buyer_pays, seller_receives, buyer_fee, seller_fee) of a trade of `notional` payment base
+    units: the fee (`fee_bps` of |notional|, paid by "buyer", "seller" or "split", rounded
+    "down", "up" or "half_even") is rounded once; buyer_pays == seller_receives + both fees."""

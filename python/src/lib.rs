@@ -5,6 +5,7 @@ mod book;
 mod clearing;
 mod dtype;
 mod error;
+mod money;
 mod records;
 mod rule;
 
@@ -24,6 +25,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<rule::PriceRule>()?;
     m.add_class::<book::Book>()?;
     m.add_function(wrap_pyfunction!(clearing::clear_records, m)?)?;
+    m.add_function(wrap_pyfunction!(money::split_trade, m)?)?;
     Ok(())
 }
 
