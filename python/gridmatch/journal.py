@@ -1,0 +1,311 @@
+"""The journal: everything the epoch engine must not lose, written before it is acknowledged.
+
+SQLite (WAL, synchronous=FULL) is the journal. Each public method that changes something runs
+in one transaction: it is either wholly on disk or not at all.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from gridmatch.errors import GridmatchError
+from gridmatch.market import Market
+from gridmatch.participants import Participant, Role
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS participants (
+    id BIGINT PRIMARY KEY, role TEXT NOT NULL, name TEXT NOT NULL, wallet TEXT, suspended INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS epochs (
+    id BIGINT PRIMARY KEY, state TEXT NOT NULL, attempts INTEGER NOT NULL, price BIGINT, volume BIGINT,
+    detail TEXT);
+CREATE TABLE IF NOT EXISTS orders (
+    id BIGINT PRIMARY KEY, epoch BIGINT NOT NULL, trader BIGINT NOT NULL, side INTEGER NOT NULL,
+    price BIGINT NOT NULL, qty BIGINT NOT NULL, kind INTEGER NOT NULL, rollover INTEGER NOT NULL,
+    parent BIGINT, filled BIGINT);
+CREATE INDEX IF NOT EXISTS orders_by_epoch ON orders (epoch, id);
+CREATE TABLE IF NOT EXISTS fills (
+    epoch BIGINT NOT NULL, idx INTEGER NOT NULL, buy_id BIGINT NOT NULL, sell_id BIGINT NOT NULL,
+    buyer BIGINT NOT NULL, seller BIGINT NOT NULL, qty BIGINT NOT NULL, price BIGINT NOT NULL,
+    PRIMARY KEY (epoch, idx));
+CREATE TABLE IF NOT EXISTS batches (
+    id TEXT PRIMARY KEY, epoch BIGINT NOT NULL, idx INTEGER NOT NULL, transfers TEXT NOT NULL,
+    state TEXT NOT NULL, UNIQUE (epoch, idx));
+CREATE TABLE IF NOT EXISTS attempts (
+    signature TEXT PRIMARY KEY, seq BIGINT NOT NULL, batch TEXT NOT NULL, blockhash TEXT NOT NULL,
+    state TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS log (
+    seq BIGINT PRIMARY KEY, epoch BIGINT NOT NULL, at TEXT NOT NULL, kind TEXT NOT NULL, detail TEXT NOT NULL);
+"""
+
+
+class JournalError(GridmatchError, RuntimeError):
+    """The journal cannot be used as asked (a different market's journal, an unknown URL)."""
+
+
+@dataclass(frozen=True)
+class OrderRecord:
+    id: int
+    epoch: int
+    trader: int
+    side: int
+    price: int
+    qty: int
+    kind: int
+    rollover: bool
+    parent: int | None
+    filled: int | None
+
+
+@dataclass(frozen=True)
+class EpochRecord:
+    id: int
+    state: str
+    attempts: int
+    price: int | None
+    volume: int | None
+    detail: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class BatchRecord:
+    id: str
+    epoch: int
+    idx: int
+    transfers: list[list[Any]]
+    state: str
+    #: (signature, blockhash, state) of every attempt to send it, in the order they were made.
+    attempts: list[tuple[str, str, str]]
+
+
+class Journal:
+    """The SQLite journal (`path` may be ":memory:", which survives nothing)."""
+
+    def __init__(self, path: str) -> None:
+        self._lock = threading.RLock()
+        self._conn: Any = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=FULL")
+        self._conn.executescript(SCHEMA)
+        self._depth = 0
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    def _rows(self, text: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return list(self._conn.execute(text, tuple(params)).fetchall())
+
+    def _run(self, text: str, params: Sequence[Any] = ()) -> None:
+        with self._lock:
+            self._conn.execute(text, tuple(params))
+
+    def _next(self, table: str) -> int:
+        return int(self._rows(f"SELECT COALESCE(MAX(seq), 0) + 1 FROM {table}")[0][0])
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Groups writes: all of them reach the disk, or none (nested uses join the outer one)."""
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield
+                finally:
+                    self._depth -= 1
+                return
+            self._conn.execute("BEGIN IMMEDIATE")
+            self._depth = 1
+            try:
+                yield
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            else:
+                self._conn.execute("COMMIT")
+            finally:
+                self._depth = 0
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    # -- the market -----------------------------------------------------------------------
+
+    def bind(self, market: Market) -> None:
+        """Ties the journal to `market`; a journal of another market is refused."""
+        config = json.dumps(asdict(market) | {"rule": str(market.rule)}, sort_keys=True)
+        with self.transaction():
+            found = self._rows("SELECT value FROM meta WHERE key = 'market'")
+            if not found:
+                self._run("INSERT INTO meta (key, value) VALUES ('market', ?)", (config,))
+            elif found[0][0] != config:
+                raise JournalError(
+                    f"this journal belongs to another market: {found[0][0]}", field="market", value=config
+                )
+
+    # -- participants ---------------------------------------------------------------------
+
+    def put_participant(self, p: Participant) -> None:
+        with self.transaction():
+            self._run("DELETE FROM participants WHERE id = ?", (p.id,))
+            self._run(
+                "INSERT INTO participants (id, role, name, wallet, suspended) VALUES (?, ?, ?, ?, ?)",
+                (p.id, p.role.value, p.name, p.wallet, int(p.suspended)),
+            )
+
+    def participants(self) -> list[Participant]:
+        rows = self._rows("SELECT id, role, name, wallet, suspended FROM participants ORDER BY id")
+        return [Participant(i, Role(r), n, w, bool(s)) for i, r, n, w, s in rows]
+
+    # -- epochs ---------------------------------------------------------------------------
+
+    def set_epoch(self, epoch: int, state: str, *, price: int | None = None, volume: int | None = None,
+                  detail: dict[str, Any] | None = None, attempt: bool = False) -> None:  # fmt: skip
+        """Records `epoch`'s new state (and its outcome, once cleared), with a log line."""
+        with self.transaction():
+            found = self.epoch(epoch)
+            attempts = (found.attempts if found else 0) + int(attempt)
+            keep = found.detail if found else {}
+            self._run("DELETE FROM epochs WHERE id = ?", (epoch,))
+            self._run(
+                "INSERT INTO epochs (id, state, attempts, price, volume, detail) VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    epoch,
+                    state,
+                    attempts,
+                    price if price is not None else (found.price if found else None),
+                    volume if volume is not None else (found.volume if found else None),
+                    json.dumps(keep | (detail or {}), sort_keys=True),
+                ),
+            )
+            self.log(epoch, "state", {"state": state})
+
+    _EPOCHS = "SELECT id, state, attempts, price, volume, detail FROM epochs"
+
+    @staticmethod
+    def _epoch(r: tuple[Any, ...]) -> EpochRecord:
+        return EpochRecord(r[0], r[1], r[2], r[3], r[4], json.loads(r[5] or "{}"))
+
+    def epoch(self, epoch: int) -> EpochRecord | None:
+        rows = self._rows(f"{self._EPOCHS} WHERE id = ?", (epoch,))
+        return self._epoch(rows[0]) if rows else None
+
+    def epochs(self, states: Sequence[str] | None = None) -> list[EpochRecord]:
+        found = [self._epoch(r) for r in self._rows(f"{self._EPOCHS} ORDER BY id")]
+        return [e for e in found if states is None or e.state in states]
+
+    def log(self, epoch: int, kind: str, detail: dict[str, Any]) -> None:
+        at = dt.datetime.now(dt.UTC).isoformat()
+        with self.transaction():
+            row = (self._next("log"), epoch, at, kind, json.dumps(detail))
+            self._run("INSERT INTO log (seq, epoch, at, kind, detail) VALUES (?, ?, ?, ?, ?)", row)
+
+    def log_lines(self, epoch: int | None = None) -> list[tuple[int, str, dict[str, Any]]]:
+        rows = self._rows("SELECT epoch, kind, detail FROM log ORDER BY seq")
+        return [(e, k, json.loads(d)) for e, k, d in rows if epoch is None or e == epoch]
+
+    # -- orders ---------------------------------------------------------------------------
+
+    def next_order_id(self) -> int:
+        rows = self._rows("SELECT MAX(id) FROM orders")
+        return int(rows[0][0] or 0) + 1
+
+    def add_order(self, o: OrderRecord) -> None:
+        with self.transaction():
+            self._run(
+                "INSERT INTO orders (id, epoch, trader, side, price, qty, kind, rollover, parent, filled) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (o.id, o.epoch, o.trader, o.side, o.price, o.qty, o.kind, int(o.rollover), o.parent, o.filled),
+            )
+
+    _ORDERS = "SELECT id, epoch, trader, side, price, qty, kind, rollover, parent, filled FROM orders"
+
+    @staticmethod
+    def _order(r: tuple[Any, ...]) -> OrderRecord:
+        return OrderRecord(r[0], r[1], r[2], r[3], r[4], r[5], r[6], bool(r[7]), r[8], r[9])
+
+    def orders(self, epoch: int) -> list[OrderRecord]:
+        return [self._order(r) for r in self._rows(f"{self._ORDERS} WHERE epoch = ? ORDER BY id", (epoch,))]
+
+    def all_orders(self) -> list[OrderRecord]:
+        return [self._order(r) for r in self._rows(f"{self._ORDERS} ORDER BY id")]
+
+    def set_filled(self, filled: dict[int, int]) -> None:
+        with self.transaction():
+            for oid, qty in filled.items():
+                self._run("UPDATE orders SET filled = ? WHERE id = ?", (qty, oid))
+
+    # -- clearing and settlement ----------------------------------------------------------
+
+    def add_fills(self, epoch: int, fills: Sequence[tuple[int, int, int, int, int, int]]) -> None:
+        with self.transaction():
+            for idx, (buy_id, sell_id, buyer, seller, qty, price) in enumerate(fills):
+                self._run(
+                    "INSERT INTO fills (epoch, idx, buy_id, sell_id, buyer, seller, qty, price) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (epoch, idx, buy_id, sell_id, buyer, seller, qty, price),
+                )
+
+    def fills(self, epoch: int) -> list[tuple[int, int, int, int, int, int]]:
+        rows = self._rows(
+            "SELECT buy_id, sell_id, buyer, seller, qty, price FROM fills WHERE epoch = ? ORDER BY idx", (epoch,)
+        )
+        return [(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows]
+
+    def add_batch(self, batch_id: str, epoch: int, idx: int, transfers: list[list[Any]]) -> None:
+        with self.transaction():
+            self._run(
+                "INSERT INTO batches (id, epoch, idx, transfers, state) VALUES (?, ?, ?, ?, 'planned')",
+                (batch_id, epoch, idx, json.dumps(transfers)),
+            )
+
+    def batches(self, epoch: int) -> list[BatchRecord]:
+        rows = self._rows("SELECT id, epoch, idx, transfers, state FROM batches WHERE epoch = ? ORDER BY idx", (epoch,))
+        out = []
+        for bid, ep, idx, transfers, state in rows:
+            attempts = self._rows(
+                "SELECT signature, blockhash, state FROM attempts WHERE batch = ? ORDER BY seq", (bid,)
+            )
+            tried = [(a[0], a[1], a[2]) for a in attempts]
+            out.append(BatchRecord(bid, ep, idx, json.loads(transfers), state, tried))
+        return out
+
+    def add_attempt(self, batch_id: str, signature: str, blockhash: str) -> None:
+        """Records a transaction of `batch_id` BEFORE it is sent, so that a crash after sending
+        still knows to look for it."""
+        with self.transaction():
+            self._run(
+                "INSERT INTO attempts (signature, seq, batch, blockhash, state) VALUES (?, ?, ?, ?, 'sent')",
+                (signature, self._next("attempts"), batch_id, blockhash),
+            )
+            self._run("UPDATE batches SET state = 'sending' WHERE id = ?", (batch_id,))
+
+    def set_attempt(self, signature: str, state: str) -> None:
+        with self.transaction():
+            self._run("UPDATE attempts SET state = ? WHERE signature = ?", (state, signature))
+
+    def set_batch(self, batch_id: str, state: str) -> None:
+        with self.transaction():
+            self._run("UPDATE batches SET state = ? WHERE id = ?", (state, batch_id))
+
+
+def open_journal(url: str | Journal) -> Journal:
+    """A journal from a URL: "sqlite:///path", a plain file path or ":memory:"; a `Journal` is
+    returned as it is."""
+    if isinstance(url, Journal):
+        return url
+    if url.startswith("sqlite:///"):
+        return Journal(url.removeprefix("sqlite:///") or ":memory:")
+    if "://" in url:
+        raise JournalError(f"journal URL {url!r}: expected a path or sqlite:///path", field="journal", value=url)
+    return Journal(url)
+
+
+__all__ = ["BatchRecord", "EpochRecord", "Journal", "JournalError", "OrderRecord", "open_journal"]

@@ -1,0 +1,135 @@
+"""Settlement planning: fills become transfers, transfers become batches.
+
+A fill of `qty` lots at `price` ticks moves `qty * lot` GRID base units from seller to buyer and
+its notional (`qty * price * tick` payment base units; negative prices move it the other way)
+from buyer to seller, and the fee (the core's arithmetic, rounded once) from its payer to the
+treasury. With netting, each participant's flows of one epoch are summed first, so a
+participant who both bought and sold moves only the difference.
+
+Every amount is an integer and every plan is deterministic: the same fills give the same
+transfers, batches and batch ids, so a retry after a crash rebuilds exactly what was journaled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from gridmatch.market import Market
+
+GRID = "grid"
+PAYMENT = "payment"
+#: The participant id of the platform treasury, which receives the fees.
+TREASURY = 0
+
+#: (buy_id, sell_id, buyer, seller, qty, price) of one fill.
+FillRow = tuple[int, int, int, int, int, int]
+
+
+@dataclass(frozen=True, order=True)
+class Transfer:
+    """`amount` base units of `mint` ("grid" or "payment") from participant `source` to `dest`."""
+
+    mint: str
+    source: int
+    dest: int
+    amount: int
+
+    def row(self) -> list[str | int]:
+        return [self.mint, self.source, self.dest, self.amount]
+
+
+def flows(fills: Iterable[FillRow], market: Market) -> dict[tuple[str, int], int]:
+    """Each (mint, participant)'s net change over `fills`: negative pays, positive receives.
+    Every mint's changes sum to zero."""
+    net: dict[tuple[str, int], int] = defaultdict(int)
+    for _, _, buyer, seller, qty, price in fills:
+        grid = market.grid_units(qty)
+        net[GRID, seller] -= grid
+        net[GRID, buyer] += grid
+        buyer_pays, seller_receives, buyer_fee, seller_fee = market.split(market.notional(qty, price))
+        net[PAYMENT, buyer] -= buyer_pays
+        net[PAYMENT, seller] += seller_receives
+        net[PAYMENT, TREASURY] += buyer_fee + seller_fee
+    return {key: amount for key, amount in net.items() if amount}
+
+
+def transfers(fills: Sequence[FillRow], market: Market, *, netting: bool = False) -> list[Transfer]:
+    """The transfers that settle `fills`: per fill (GRID, notional, each fee), or with `netting`
+    the fewest that move each participant's net change (at most one fewer than the
+    participants with a change, per mint)."""
+    if netting:
+        return _netted(flows(fills, market))
+    out: list[Transfer] = []
+    for _, _, buyer, seller, qty, price in fills:
+        if buyer == seller:
+            out.extend(_netted(flows([(0, 0, buyer, seller, qty, price)], market)))
+            continue
+        out.append(Transfer(GRID, seller, buyer, market.grid_units(qty)))
+        notional = market.notional(qty, price)
+        _, _, buyer_fee, seller_fee = market.split(notional)
+        if notional > 0:
+            out.append(Transfer(PAYMENT, buyer, seller, notional))
+        elif notional < 0:
+            out.append(Transfer(PAYMENT, seller, buyer, -notional))
+        if buyer_fee:
+            out.append(Transfer(PAYMENT, buyer, TREASURY, buyer_fee))
+        if seller_fee:
+            out.append(Transfer(PAYMENT, seller, TREASURY, seller_fee))
+    return out
+
+
+def _netted(net: dict[tuple[str, int], int]) -> list[Transfer]:
+    """Pairs payers with receivers, lowest ids first, until every net change is moved."""
+    out = []
+    for mint in (GRID, PAYMENT):
+        payers = sorted([who, -amount] for (m, who), amount in net.items() if m == mint and amount < 0)
+        takers = sorted([who, amount] for (m, who), amount in net.items() if m == mint and amount > 0)
+        p = t = 0
+        while p < len(payers) and t < len(takers):
+            amount = min(payers[p][1], takers[t][1])
+            out.append(Transfer(mint, payers[p][0], takers[t][0], amount))
+            payers[p][1] -= amount
+            takers[t][1] -= amount
+            p += payers[p][1] == 0
+            t += takers[t][1] == 0
+    return out
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Transfers that go on chain in one transaction. `id` is derived from its content."""
+
+    id: str
+    epoch: int
+    idx: int
+    transfers: tuple[Transfer, ...]
+
+    @property
+    def memo(self) -> str:
+        """What the transaction carries on chain, so the batch can be recognised there."""
+        return f"gridmatch:{self.epoch}:{self.idx}:{self.id}"
+
+
+def batch_id(market: Market, epoch: int, idx: int, transfers: Sequence[Transfer]) -> str:
+    text = json.dumps([market.name, epoch, idx, [t.row() for t in transfers]], separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def batches(
+    market: Market, epoch: int, planned: Sequence[Transfer], fits: Callable[[Sequence[Transfer]], bool]
+) -> list[Batch]:
+    """Packs transfers in order into as few batches as `fits` (one transaction's limits) lets."""
+    groups: list[list[Transfer]] = []
+    for transfer in planned:
+        if groups and fits([*groups[-1], transfer]):
+            groups[-1].append(transfer)
+        else:
+            groups.append([transfer])
+    return [Batch(batch_id(market, epoch, i, g), epoch, i, tuple(g)) for i, g in enumerate(groups)]
+
+
+__all__ = ["GRID", "PAYMENT", "TREASURY", "Batch", "FillRow", "Transfer", "batch_id", "batches", "flows", "transfers"]
