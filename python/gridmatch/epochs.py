@@ -1,0 +1,438 @@
+"""`EpochManager`: the 15-minute market, crash-safe.
+
+Each epoch goes pending -> open -> closed -> cleared -> settled (or failed, and retried). Every
+accepted order, state change, clearing result and settlement attempt is in the journal before
+it is acknowledged or acted on, and `recover()` resumes every epoch where it stopped:
+
+- an order is acknowledged only once its row is committed;
+- closing, clearing (fills, per-order fills, rolled-over orders, the settlement plan) and the
+  state change are one transaction, so a clearing happens once or not at all;
+- each settlement transaction is journaled (its signature and blockhash) before it is sent;
+  after a crash, a batch with an attempt the chain may still land is left until the chain
+  answers, and a new attempt is made only once every earlier one is known dead. A batch is
+  therefore never paid twice.
+
+The clock is injectable: `step(now)` for backtests and notebooks, `run()` for services.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import time
+from collections import defaultdict
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from gridmatch.clearing import clear
+from gridmatch.errors import ChainTimeout, GridmatchError, InvalidOrder, TransactionFailed
+from gridmatch.journal import BatchRecord, Journal, OrderRecord, open_journal
+from gridmatch.market import Market
+from gridmatch.orders import ORDER_DTYPE
+from gridmatch.participants import NotPermitted, Participant
+from gridmatch.settlement import Batch, FillRow, Transfer
+
+_I63 = 2**63 - 1
+
+
+class EpochState(enum.StrEnum):
+    PENDING = "pending"
+    OPEN = "open"
+    CLOSED = "closed"
+    CLEARED = "cleared"
+    SETTLED = "settled"
+    #: Settlement failed; the epoch is retried at the next step.
+    FAILED = "failed"
+
+
+class EpochClosed(GridmatchError, ValueError):
+    """An order for an epoch that is not open. `value` is the epoch id."""
+
+
+class OrderLimit(GridmatchError, ValueError):
+    """A participant already placed the market's limit of orders in this epoch."""
+
+
+class InsufficientFunds(GridmatchError, ValueError):
+    """The order commits more GRID (sell) or payment (buy) than the participant holds and has
+    approved, less what its other open orders and unsettled trades already commit."""
+
+
+class TxStatus(enum.Enum):
+    CONFIRMED = "confirmed"
+    FAILED = "failed"
+    PENDING = "pending"
+    #: The chain has no record of the transaction.
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A signed settlement transaction, not yet sent."""
+
+    signature: str
+    blockhash: str
+    payload: Any
+
+
+class Settler(Protocol):
+    """What the epoch engine needs from a chain to settle: plans batches of transfers, signs
+    them, sends them, and answers for a transaction it may have sent before a crash."""
+
+    def plan(self, epoch: int, fills: Sequence[FillRow]) -> list[Batch]: ...
+    def prepare(self, batch: Batch) -> Prepared: ...
+    def submit(self, prepared: Prepared) -> None: ...
+    def status(self, signature: str) -> TxStatus: ...
+    def blockhash_valid(self, blockhash: str) -> bool: ...
+
+
+class Funds(Protocol):
+    """What a trader holds and lets the market move: (GRID base units, payment base units)."""
+
+    def holdings(self, trader: int) -> tuple[int, int]: ...
+
+
+@dataclass(frozen=True)
+class OrderAck:
+    id: int
+    epoch: int
+    trader: int
+    side: int
+    qty: int
+    price: int
+
+
+@dataclass(frozen=True)
+class EpochEvent:
+    """What subscribers hear: an epoch's new `state`, with the price, volume and fills once
+    it is cleared."""
+
+    epoch: int
+    state: EpochState
+    price: int | None = None
+    volume: int | None = None
+    fills: tuple[FillRow, ...] = field(default=(), repr=False)
+
+
+class EpochManager:
+    """Runs a market's epochs over a journal and, when given one, a settler.
+
+    Without a settler, cleared epochs count as settled (clearing-only backtests). Without
+    `funds`, orders are not checked against holdings.
+    """
+
+    def __init__(
+        self,
+        market: Market,
+        *,
+        journal: str | Journal = ":memory:",
+        settler: Settler | None = None,
+        funds: Funds | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.market = market
+        self.journal = open_journal(journal)
+        self.journal.bind(market)
+        self.settler = settler
+        self.funds = funds
+        self.clock = clock
+        self._subscribers: list[Callable[[EpochEvent], None]] = []
+        self._queues: list[asyncio.Queue[EpochEvent]] = []
+
+    # -- participants ---------------------------------------------------------------------
+
+    def register(self, participant: Participant) -> Participant:
+        if not 0 < participant.id <= _I63:
+            raise InvalidOrder(f"participant id {participant.id}: must be 1..2^63-1", field="id", value=participant.id)
+        self.journal.put_participant(participant)
+        return participant
+
+    def participant(self, trader: int) -> Participant:
+        for p in self.journal.participants():
+            if p.id == trader:
+                return p
+        raise NotPermitted(f"participant {trader} is not registered", field="participant", value=trader)
+
+    def suspend(self, trader: int, suspended: bool = True) -> None:
+        p = self.participant(trader)
+        self.journal.put_participant(Participant(p.id, p.role, p.name, p.wallet, suspended))
+
+    # -- orders ---------------------------------------------------------------------------
+
+    def submit(
+        self, trader: int, side: int, qty: int, price: int, *, rollover: bool = False, at: float | None = None
+    ) -> OrderAck:
+        """Places a limit order in the epoch open at `at` (default: now). The order is in the
+        journal when this returns; a refusal raises a typed error and changes nothing."""
+        now = self.clock() if at is None else at
+        self.step(now)
+        epoch = self.market.epoch_id(now)
+        for name, value, low in (("qty", qty, 1), ("price", price, -_I63)):
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= _I63:
+                raise InvalidOrder(f"{name} = {value!r}: must be an integer in range", field=name, value=value)
+        if side not in (1, -1):
+            raise InvalidOrder(f"side = {side!r}: must be +1 (buy) or -1 (sell)", field="side", value=side)
+        self.participant(trader).require(side)
+        record = self.journal.epoch(epoch)
+        if record is None or record.state != EpochState.OPEN:
+            raise EpochClosed(f"epoch {epoch} is not open", field="epoch", value=epoch)
+        mine = [o for o in self.journal.orders(epoch) if o.trader == trader]
+        if len(mine) >= self.market.order_limit:
+            raise OrderLimit(
+                f"participant {trader} has {len(mine)} orders in epoch {epoch}", field="order_limit", value=trader
+            )
+        self._check_funds(trader, side, qty, price)
+        order = OrderRecord(self.journal.next_order_id(), epoch, trader, side, price, qty, 0, rollover, None, None)
+        self.journal.add_order(order)
+        return OrderAck(order.id, epoch, trader, side, qty, price)
+
+    def _commitment(self, side: int, qty: int, price: int) -> tuple[int, int]:
+        """The most GRID and payment an order can move away from its trader: a sell delivers
+        its GRID and, at a negative price, pays; a buy pays at most its limit plus its fee."""
+        buyer_pays, seller_receives, _, _ = self.market.split(self.market.notional(qty, price))
+        if side == -1:
+            return self.market.grid_units(qty), max(0, -seller_receives)
+        return 0, max(0, buyer_pays)
+
+    def _check_funds(self, trader: int, side: int, qty: int, price: int) -> None:
+        if self.funds is None:
+            return
+        grid, payment = self.funds.holdings(trader)
+        for epoch in self.journal.epochs():
+            if epoch.state in (EpochState.OPEN, EpochState.PENDING, EpochState.CLOSED):
+                for o in self.journal.orders(epoch.id):
+                    if o.trader == trader:
+                        g, p = self._commitment(o.side, o.qty, o.price)
+                        grid, payment = grid - g, payment - p
+            elif epoch.state in (EpochState.CLEARED, EpochState.FAILED):
+                for batch in self.journal.batches(epoch.id):
+                    if batch.state != "confirmed":
+                        for mint, source, _, amount in batch.transfers:
+                            if source == trader:
+                                grid -= amount if mint == "grid" else 0
+                                payment -= amount if mint == "payment" else 0
+        need_grid, need_payment = self._commitment(side, qty, price)
+        if need_grid > grid or need_payment > payment:
+            message = (
+                f"participant {trader} commits {need_grid} GRID and {need_payment} payment base units; "
+                f"available {grid} and {payment}"
+            )
+            raise InsufficientFunds(message, field="funds", value=trader)
+
+    # -- the lifecycle --------------------------------------------------------------------
+
+    def step(self, now: float | None = None) -> list[EpochEvent]:
+        """Advances every epoch to `now` (default: the clock): opens the current one, closes,
+        clears and settles the ones that ended, retries failed settlements."""
+        at = self.clock() if now is None else now
+        current = self.market.epoch_id(at)
+        events: list[EpochEvent] = []
+        # Clearing an epoch may roll orders into the next, which may itself be over already.
+        while ended := [r for r in self.journal.epochs([EpochState.PENDING, EpochState.OPEN]) if r.id < current]:
+            record = ended[0]
+            if record.state == EpochState.PENDING:
+                self._set(record.id, EpochState.OPEN, events)
+            self._set(record.id, EpochState.CLOSED, events)
+            events.extend(self._clear(record.id))
+        events.extend(self._settle_pending())
+        found = self.journal.epoch(current)
+        if found is None or found.state == EpochState.PENDING:
+            self._set(current, EpochState.OPEN, events)
+        for event in events:
+            self._publish(event)
+        return events
+
+    def recover(self) -> list[EpochEvent]:
+        """Resumes every epoch where the journal says it stopped (clears closed ones, settles
+        cleared and failed ones), then steps to now."""
+        events: list[EpochEvent] = []
+        for record in self.journal.epochs([EpochState.CLOSED]):
+            events.extend(self._clear(record.id))
+        for event in events:
+            self._publish(event)
+        return events + self.step()
+
+    async def run(self, stop: asyncio.Event | None = None, *, poll: float = 1.0) -> None:
+        """Steps with the clock until `stop` is set: at each epoch boundary, and at least every
+        `poll` seconds (so an injected clock may jump, and waiting settlements are retried)."""
+        stop = stop or asyncio.Event()
+        self.recover()
+        while not stop.is_set():
+            now = self.clock()
+            _, end = self.market.epoch_bounds(self.market.epoch_id(now))
+            delay = min(poll, end.timestamp() - now)
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=max(delay, 0.0))
+            except TimeoutError:
+                await asyncio.to_thread(self.step)
+
+    def _set(
+        self, epoch: int, state: EpochState, events: list[EpochEvent], fills: Sequence[FillRow] = (), **outcome: Any
+    ) -> None:
+        self.journal.set_epoch(epoch, state.value, **outcome)
+        events.append(EpochEvent(epoch, state, outcome.get("price"), outcome.get("volume"), tuple(fills)))
+
+    def _clear(self, epoch: int) -> list[EpochEvent]:
+        """Clears a closed epoch and records everything it decides in one transaction."""
+        orders = self.journal.orders(epoch)
+        book = np.zeros(len(orders), dtype=ORDER_DTYPE)
+        for i, o in enumerate(orders):
+            book[i] = (o.id, o.trader, o.side, o.price, o.qty, o.id, o.kind)
+        last = [e.price for e in self.journal.epochs([EpochState.SETTLED]) if e.price is not None]
+        result = clear(
+            book,
+            rule=self.market.rule,
+            allocation=self.market.allocation,
+            reference_price=last[-1] if last else None,
+            min_price=self.market.min_price,
+            max_price=self.market.max_price,
+        )
+        fills: list[FillRow] = [tuple(f) for f in result.fills.tolist()]
+        filled = dict(zip(book["id"].tolist(), result.filled.tolist(), strict=True))
+        batches = self.settler.plan(epoch, fills) if self.settler and fills else []
+        state = EpochState.CLEARED if batches else EpochState.SETTLED
+        events: list[EpochEvent] = []
+        with self.journal.transaction():
+            self.journal.add_fills(epoch, fills)
+            self.journal.set_filled(filled)
+            self._roll_over(epoch, orders, filled)
+            for batch in batches:
+                self.journal.add_batch(batch.id, epoch, batch.idx, [t.row() for t in batch.transfers])
+            detail = {"orders": len(orders), "fills": len(fills), "batches": len(batches)}
+            outcome = {"price": result.price, "volume": result.volume, "detail": detail}
+            self._set(epoch, EpochState.CLEARED, events, fills, **outcome)
+            if state == EpochState.SETTLED:
+                self._set(epoch, EpochState.SETTLED, events)
+        return events
+
+    def _roll_over(self, epoch: int, orders: list[OrderRecord], filled: dict[int, int]) -> None:
+        """Carries the unfilled rest of every rollover order into the next epoch."""
+        next_epoch = self.market.next_epoch(epoch)
+        rolled = [(o, o.qty - filled.get(o.id, 0)) for o in orders if o.rollover and o.qty > filled.get(o.id, 0)]
+        for o, left in rolled:
+            order_id = self.journal.next_order_id()
+            self.journal.add_order(
+                OrderRecord(order_id, next_epoch, o.trader, o.side, o.price, left, o.kind, True, o.id, None)
+            )
+        if rolled and self.journal.epoch(next_epoch) is None:
+            self.journal.set_epoch(next_epoch, EpochState.PENDING.value)
+
+    def _settle_pending(self) -> list[EpochEvent]:
+        events: list[EpochEvent] = []
+        for record in self.journal.epochs([EpochState.CLEARED, EpochState.FAILED]):
+            if self.settler is None:
+                self._set(record.id, EpochState.SETTLED, events)
+                continue
+            outcome = self._settle(record.id)
+            if outcome is not None and outcome != record.state:
+                self._set(record.id, outcome, events)
+        return events
+
+    def _settle(self, epoch: int) -> EpochState | None:
+        """Sends what is left of an epoch's batches. Returns its new state, or None while a
+        transaction's fate is unknown."""
+        assert self.settler is not None
+        for batch in self.journal.batches(epoch):
+            if batch.state == "confirmed":
+                continue
+            known = self._reconcile(batch)
+            if known == "confirmed":
+                continue
+            if known == "waiting":
+                return None
+            plan = Batch(batch.id, epoch, batch.idx, tuple(Transfer(*t) for t in batch.transfers))
+            prepared = self.settler.prepare(plan)
+            self.journal.add_attempt(batch.id, prepared.signature, prepared.blockhash)
+            try:
+                self.settler.submit(prepared)
+            except TransactionFailed as err:
+                self.journal.set_attempt(prepared.signature, "failed")
+                self.journal.set_epoch(epoch, EpochState.FAILED.value, detail={"error": str(err)}, attempt=True)
+                return EpochState.FAILED
+            except ChainTimeout:
+                return None
+            with self.journal.transaction():
+                self.journal.set_attempt(prepared.signature, "confirmed")
+                self.journal.set_batch(batch.id, "confirmed")
+        return EpochState.SETTLED
+
+    def _reconcile(self, batch: BatchRecord) -> str:
+        """What the chain says of a batch's earlier attempts: "confirmed" if one landed,
+        "waiting" if one may still land, "dead" if none can."""
+        assert self.settler is not None
+        verdict = "dead"
+        for signature, blockhash, state in batch.attempts:
+            if state in ("failed", "expired"):
+                continue
+            status = self.settler.status(signature)
+            if status == TxStatus.CONFIRMED:
+                with self.journal.transaction():
+                    self.journal.set_attempt(signature, "confirmed")
+                    self.journal.set_batch(batch.id, "confirmed")
+                return "confirmed"
+            if status == TxStatus.FAILED:
+                self.journal.set_attempt(signature, "failed")
+            elif self.settler.blockhash_valid(blockhash):
+                verdict = "waiting"
+            else:
+                self.journal.set_attempt(signature, "expired")
+        return verdict
+
+    # -- subscribers ----------------------------------------------------------------------
+
+    def subscribe(self, callback: Callable[[EpochEvent], None]) -> Callable[[], None]:
+        """Calls `callback` with every event; returns a function that unsubscribes it."""
+        self._subscribers.append(callback)
+        return lambda: self._subscribers.remove(callback)
+
+    async def events(self) -> AsyncIterator[EpochEvent]:
+        """Every event from now on, as an async iterator."""
+        queue: asyncio.Queue[EpochEvent] = asyncio.Queue()
+        self._queues.append(queue)
+        try:
+            while True:
+                yield await queue.get()
+        finally:
+            self._queues.remove(queue)
+
+    def _publish(self, event: EpochEvent) -> None:
+        for callback in list(self._subscribers):
+            callback(event)
+        for queue in self._queues:
+            queue.put_nowait(event)
+
+    # -- queries --------------------------------------------------------------------------
+
+    def state(self, epoch: int) -> EpochState | None:
+        record = self.journal.epoch(epoch)
+        return None if record is None else EpochState(record.state)
+
+    def balances_moved(self) -> dict[tuple[str, int], int]:
+        """Each (mint, participant)'s net change over every confirmed batch: what the chain
+        must show against the balances it started from."""
+        net: dict[tuple[str, int], int] = defaultdict(int)
+        for record in self.journal.epochs():
+            for batch in self.journal.batches(record.id):
+                if batch.state == "confirmed":
+                    for mint, source, dest, amount in batch.transfers:
+                        net[mint, source] -= amount
+                        net[mint, dest] += amount
+        return {k: v for k, v in net.items() if v}
+
+
+__all__ = [
+    "EpochClosed",
+    "EpochEvent",
+    "EpochManager",
+    "EpochState",
+    "Funds",
+    "InsufficientFunds",
+    "OrderAck",
+    "OrderLimit",
+    "Prepared",
+    "Settler",
+    "TxStatus",
+]
