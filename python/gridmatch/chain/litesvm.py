@@ -1,0 +1,277 @@
+"""`LiteSVMChain`: the embedded default chain, solders' LiteSVM in process.
+
+LiteSVM runs the real SPL Token, Associated Token Account, Memo, Address Lookup Table and
+Compute Budget programs, synchronously: a transaction lands during `submit` or never. What
+differs from a cluster, and how this class makes up for it:
+
+- There are no blocks. LiteSVM accepts exactly one blockhash, the latest, until
+  `expire_blockhash()` replaces it (older ones fail with BlockhashNotFound, and are not
+  recorded). This chain moves to a new blockhash when a transaction is prepared after a
+  submission, so every retry signs a new transaction, as on a cluster; a blockhash is valid until
+  then (`blockhash_valid`), and `Sent.last_valid_height` is None.
+- An identical transaction sent twice fails with AlreadyProcessed; `submit` answers a repeat with
+  the first outcome instead, so resubmitting a `Prepared` is harmless.
+- LiteSVM checks neither the 1,232-byte limit nor the 64-account lock limit (it runs larger
+  transactions, or panics on some); `prepare` refuses them first.
+- Addresses added to a lookup table are usable from the next slot: `create_lookup_table` warps
+  the clock one slot forward (and records that slot in SlotHashes so the next table can be
+  derived from it).
+- A failed transaction that got as far as executing is recorded (`status` FAILED) and charges the
+  fee; one refused before (unknown blockhash, unfunded payer) leaves no record (UNKNOWN).
+
+With `path`, the chain survives its process: after every change, the accounts it touched and
+its record of transactions are committed to a SQLite file, and a new `LiteSVMChain(path=...)`
+resumes from it (the seed, authority and mint counter included). A crash loses at most the
+transaction in flight, whole: either the file holds its effects and its record, or neither.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from solders.account import Account
+from solders.hash import Hash
+from solders.keypair import Keypair
+from solders.litesvm import LiteSVM
+from solders.message import MessageV0
+from solders.pubkey import Pubkey
+from solders.transaction import VersionedTransaction
+from solders.transaction_metadata import TransactionMetadata
+
+from gridmatch.chain.base import (
+    MAX_LOOKUP_TABLE_ADDRESSES,
+    ChainRequestInvalid,
+    Prepared,
+    Sent,
+    TxStatus,
+    keypair_from_seed,
+)
+from gridmatch.chain.common import (
+    ChainBase,
+    foreign_errors,
+    memo_from_transaction,
+    parse_blockhash,
+    parse_signature,
+)
+from gridmatch.chain.litesvm_store import Record, Store
+from gridmatch.chain.lookup_tables import EXTEND_CHUNK, create_lookup_table_ix, extend_lookup_table_ix
+from gridmatch.chain.spl import check_amount
+from gridmatch.errors import ChainError, TransactionFailed
+
+#: SOL (in lamports) the authority starts with on a new LiteSVM chain.
+AUTHORITY_LAMPORTS = 10_000 * 10**9
+
+
+@dataclass
+class _Tip:
+    """The blockhash LiteSVM accepts, and whether a submission has used it yet."""
+
+    rotations: int = 0
+    used: bool = False
+
+
+class LiteSVMChain(ChainBase):
+    """An in-process Solana runtime behind the `Chain` interface.
+
+    `seed` makes the authority's and the mints' keypairs a function of the seed (see
+    `keypair_from_seed`), so that a run is reproducible to the signature; without it they are
+    random. The authority starts with `AUTHORITY_LAMPORTS`. `path` makes the chain durable (see
+    the module docstring); an existing file is resumed and its seed wins over `seed`.
+    """
+
+    def __init__(self, seed: int | None = None, *, path: str | os.PathLike[str] | None = None) -> None:
+        super().__init__()
+        self.svm = LiteSVM()
+        self._tip = _Tip()
+        self._records: dict[str, Record] = {}
+        self._order: list[str] = []
+        self._mints = 0
+        self._store: Store | None = None
+        if path is not None:
+            self._store = Store(os.fspath(path))
+            saved = self._store.load()
+            if saved is not None:
+                self.seed = saved.seed
+                self.authority = Keypair.from_bytes(saved.authority)
+                self._mints = saved.mints
+                self._restore(saved.accounts, saved.rotations, saved.slot, saved.slot_hashes)
+                for record in saved.records:
+                    self._records[record.signature] = record
+                    self._order.append(record.signature)
+                return
+        self.seed = seed
+        self.authority = keypair_from_seed(seed, "authority") if seed is not None else Keypair()
+        self._airdrop(self.authority.pubkey(), AUTHORITY_LAMPORTS)
+        self._save([self.authority.pubkey()], None)
+
+    # -- durability -------------------------------------------------------------------------
+
+    def _restore(
+        self, accounts: dict[Pubkey, Account], rotations: int, slot: int, slot_hashes: list[tuple[int, Hash]]
+    ) -> None:
+        with foreign_errors("restore"):
+            for address, account in accounts.items():
+                self.svm.set_account(address, account)
+            for _ in range(rotations):
+                self.svm.expire_blockhash()
+            self._tip = _Tip(rotations=rotations, used=True)
+            if slot:
+                self.svm.warp_to_slot(slot)
+            if slot_hashes:
+                self.svm.set_slot_hashes(slot_hashes)
+
+    def _save(self, touched: Sequence[Pubkey], record: Record | None) -> None:
+        if self._store is None:
+            return
+        with foreign_errors("save"):
+            accounts = {address: self.svm.get_account(address) for address in touched}
+            state = {
+                "seed": self.seed,
+                "authority": bytes(self.authority),
+                "mints": self._mints,
+                "rotations": self._tip.rotations,
+                "slot": self.svm.get_clock().slot,
+                "slot_hashes": self.svm.get_slot_hashes(),
+            }
+        self._store.save(state, accounts, record)
+
+    # -- primitives -------------------------------------------------------------------------
+
+    def _recent_blockhash(self) -> tuple[Hash, int | None]:
+        with foreign_errors("blockhash"):
+            if self._tip.used:
+                self.svm.expire_blockhash()
+                self._tip = _Tip(rotations=self._tip.rotations + 1)
+            return self.svm.latest_blockhash(), None
+
+    def _submit(self, prepared: Prepared, tx: VersionedTransaction) -> Sent:
+        signature = prepared.sent.signature
+        earlier = self._records.get(signature)
+        if earlier is not None:
+            return self._outcome(prepared.sent, earlier)
+        with foreign_errors("send", TransactionFailed):
+            self._tip.used = True
+            result = self.svm.send_transaction(tx)
+            landed = self.svm.get_transaction(tx.signatures[0]) is not None
+        if isinstance(result, TransactionMetadata):
+            record = Record(signature, ok=True, memo=memo_from_transaction(tx), error=None)
+        else:
+            error = str(result.err())
+            logs = [line for line in result.meta().logs() if "rror" in line or "failed" in line]
+            message = error + ("" if not logs else " (" + "; ".join(logs) + ")")
+            if not landed:
+                raise TransactionFailed(f"the transaction was refused: {message}", field="send", value=error)
+            record = Record(signature, ok=False, memo=None, error=message)
+        self._records[signature] = record
+        self._order.append(signature)
+        self._save(self._touched(tx), record)
+        return self._outcome(prepared.sent, record)
+
+    @staticmethod
+    def _outcome(sent: Sent, record: Record) -> Sent:
+        if not record.ok:
+            raise TransactionFailed(f"the transaction failed: {record.error}", field="send", value=record.error)
+        return sent
+
+    def _touched(self, tx: VersionedTransaction) -> list[Pubkey]:
+        message = tx.message
+        keys = list(message.account_keys)
+        if not isinstance(message, MessageV0):
+            return keys
+        for lookup in message.address_table_lookups:
+            table = self._lookup_table(lookup.account_key)
+            keys += [table.addresses[i] for i in (*lookup.writable_indexes, *lookup.readonly_indexes)]
+        return keys
+
+    def _get_accounts(self, addresses: Sequence[Pubkey]) -> list[Account | None]:
+        with foreign_errors("accounts", ChainRequestInvalid):
+            return [self.svm.get_account(address) for address in addresses]
+
+    def _rent(self, size: int) -> int:
+        with foreign_errors("rent"):
+            return self.svm.minimum_balance_for_rent_exemption(size)
+
+    def _new_mint_keypair(self) -> Keypair:
+        self._mints += 1
+        if self.seed is None:
+            return Keypair()
+        return keypair_from_seed(self.seed, f"mint/{self._mints}")
+
+    def _airdrop(self, owner: Pubkey, lamports: int) -> None:
+        with foreign_errors("fund"):
+            result = self.svm.airdrop(owner, lamports)
+            if not isinstance(result, TransactionMetadata):
+                # The same airdrop as one before under the same blockhash: AlreadyProcessed.
+                self.svm.expire_blockhash()
+                self._tip = _Tip(rotations=self._tip.rotations + 1)
+                result = self.svm.airdrop(owner, lamports)
+            self._tip.used = True
+        if not isinstance(result, TransactionMetadata):
+            raise ChainError(f"the airdrop failed: {result.err()}", field="fund", value=str(result.err()))
+
+    # -- the Chain queries ------------------------------------------------------------------
+
+    def fund(self, owner: Pubkey, lamports: int) -> None:
+        if not isinstance(owner, Pubkey):
+            raise ChainRequestInvalid(f"owner must be a Pubkey, got {type(owner).__name__}", field="owner", value=owner)
+        self._airdrop(owner, check_amount(lamports, "lamports"))
+        self._save([owner], None)
+
+    def status(self, signature: str) -> TxStatus:
+        record = self._records.get(str(parse_signature(signature)))
+        if record is not None:
+            return TxStatus.CONFIRMED if record.ok else TxStatus.FAILED
+        with foreign_errors("status"):
+            found = self.svm.get_transaction(parse_signature(signature))
+        if found is None:
+            return TxStatus.UNKNOWN
+        return TxStatus.CONFIRMED if isinstance(found, TransactionMetadata) else TxStatus.FAILED
+
+    def blockhash_valid(self, blockhash: str) -> bool:
+        wanted = parse_blockhash(blockhash)
+        with foreign_errors("blockhash"):
+            return bool(self.svm.latest_blockhash() == wanted)
+
+    def memo_of(self, signature: str) -> str | None:
+        record = self._records.get(str(parse_signature(signature)))
+        return record.memo if record is not None and record.ok else None
+
+    def signature_with_memo(self, memo: str) -> str | None:
+        for signature in reversed(self._order):
+            record = self._records[signature]
+            if record.ok and record.memo == memo:
+                return signature
+        return None
+
+    def create_lookup_table(self, addresses: Sequence[Pubkey]) -> Pubkey:
+        addresses = list(addresses)
+        if not 1 <= len(addresses) <= MAX_LOOKUP_TABLE_ADDRESSES:
+            raise ChainRequestInvalid(
+                f"a lookup table holds 1 to {MAX_LOOKUP_TABLE_ADDRESSES} addresses, got {len(addresses)}",
+                field="addresses",
+                value=len(addresses),
+            )
+        auth = self.authority.pubkey()
+        with foreign_errors("create_lookup_table"):
+            slot = self.svm.get_clock().slot
+            _, table = create_lookup_table_ix(auth, auth, slot)
+            if self.svm.get_account(table) is not None:  # a table was derived from this slot already
+                slot += 1
+                self.svm.warp_to_slot(slot)
+            hashes = self.svm.get_slot_hashes()
+            if all(s != slot for s, _ in hashes):
+                self.svm.set_slot_hashes([(slot, self.svm.latest_blockhash()), *hashes][:512])
+        create, table = create_lookup_table_ix(auth, auth, slot)
+        first = EXTEND_CHUNK - 8
+        self.send([create, extend_lookup_table_ix(table, auth, auth, addresses[:first])])
+        for start in range(first, len(addresses), EXTEND_CHUNK):
+            self.send([extend_lookup_table_ix(table, auth, auth, addresses[start : start + EXTEND_CHUNK])])
+        with foreign_errors("create_lookup_table"):
+            self.svm.warp_to_slot(slot + 1)  # extended addresses are active from the next slot on
+        self._save([table], None)
+        return table
+
+
+__all__ = ["AUTHORITY_LAMPORTS", "LiteSVMChain"]
