@@ -97,6 +97,7 @@ class LiteSVMChain(ChainBase):
                 self.authority = Keypair.from_bytes(saved.authority)
                 self._mints = saved.mints
                 self._restore(saved.accounts, saved.rotations, saved.slot, saved.slot_hashes)
+                self._tip = _Tip(rotations=saved.rotations, used=saved.used)
                 for record in saved.records:
                     self._records[record.signature] = record
                     self._order.append(record.signature)
@@ -114,9 +115,10 @@ class LiteSVMChain(ChainBase):
         with foreign_errors("restore"):
             for address, account in accounts.items():
                 self.svm.set_account(address, account)
+            # LiteSVM derives each blockhash from the one before: replaying the rotations gets
+            # back the very blockhash the chain had.
             for _ in range(rotations):
                 self.svm.expire_blockhash()
-            self._tip = _Tip(rotations=rotations, used=True)
             if slot:
                 self.svm.warp_to_slot(slot)
             if slot_hashes:
@@ -132,6 +134,7 @@ class LiteSVMChain(ChainBase):
                 "authority": bytes(self.authority),
                 "mints": self._mints,
                 "rotations": self._tip.rotations,
+                "used": self._tip.used,
                 "slot": self.svm.get_clock().slot,
                 "slot_hashes": self.svm.get_slot_hashes(),
             }
@@ -144,6 +147,9 @@ class LiteSVMChain(ChainBase):
             if self._tip.used:
                 self.svm.expire_blockhash()
                 self._tip = _Tip(rotations=self._tip.rotations + 1)
+                # A durable chain remembers the blockhash it hands out, so that a transaction
+                # prepared before a crash can still be submitted (once) after it.
+                self._save([], None)
             return self.svm.latest_blockhash(), None
 
     def _submit(self, prepared: Prepared, tx: VersionedTransaction) -> Sent:

@@ -52,6 +52,7 @@ class Saved:
     authority: bytes
     mints: int
     rotations: int
+    used: bool
     slot: int
     slot_hashes: list[tuple[int, Hash]]
     accounts: dict[Pubkey, Account]
@@ -96,6 +97,7 @@ class Store:
             authority=bytes(state["authority"]),
             mints=state["mints"],
             rotations=state["rotations"],
+            used=bool(state.get("used", True)),
             slot=state["slot"],
             slot_hashes=[(slot, Hash.from_string(h)) for slot, h in state["slot_hashes"]],
             accounts=accounts,

@@ -53,7 +53,7 @@ from gridmatch.chain.base import (
     Sent,
     TxStatus,
 )
-from gridmatch.chain.common import ChainBase, memo_from_transaction, parse_blockhash, parse_signature
+from gridmatch.chain.common import ChainBase, is_panic, memo_from_transaction, parse_blockhash, parse_signature
 from gridmatch.chain.lookup_tables import EXTEND_CHUNK, create_lookup_table_ix, extend_lookup_table_ix
 from gridmatch.chain.spl import check_amount
 from gridmatch.errors import ChainError, GridmatchError, TransactionFailed
@@ -152,6 +152,11 @@ class RpcChain(ChainBase):
             raise ChainError(f"{field}: {self.url}: {_rpc_message(exc)}", field=field, value=_rpc_message(exc)) from exc
         except Exception as exc:  # a response solders could not parse, ...
             raise ChainError(f"{field}: {self.url}: {type(exc).__name__}: {exc}", field=field, value=str(exc)) from exc
+        except BaseException as exc:
+            # solders panics on some error answers it cannot parse (an error without `data`).
+            if not is_panic(exc):
+                raise
+            raise ChainError(f"{field}: {self.url}: unparseable answer: {exc}", field=field, value=str(exc)) from exc
 
     def _block_height(self, level: Commitment) -> int:
         return self._call("block_height", lambda: self.client.get_block_height(level).value)
@@ -230,17 +235,18 @@ class RpcChain(ChainBase):
             # It may have reached the node: wait for it like any other.
         except GridmatchError:
             raise
-        except Exception as exc:  # an unparseable answer: the request itself went out
-            if self._clock() >= deadline:
-                raise SendTimeout(f"send: {exc}", prepared=prepared, field="send", value=str(exc)) from None
+        except BaseException as exc:  # an unparseable answer (or a parser panic): the request went out
+            if not isinstance(exc, Exception) and not is_panic(exc):
+                raise
 
         quiet = TxOpts(skip_confirmation=True, skip_preflight=True, preflight_commitment=self._level)
 
         def resend() -> None:
             try:
                 self.client.send_raw_transaction(prepared.raw, quiet)
-            except Exception:
-                pass  # a failed re-broadcast changes nothing: polling decides
+            except BaseException as exc:
+                if not isinstance(exc, Exception) and not is_panic(exc):
+                    raise  # a failed re-broadcast changes nothing: polling decides
 
         while True:
             state, error, _ = self._wait_for(sent.signature, deadline, resend)
