@@ -930,6 +930,38 @@ def test_rpc_a_transaction_that_can_no_longer_land_is_failed():
     assert chain.token_balances([m.b]) == [0]
 
 
+def test_rpc_a_lost_transaction_fails_once_its_blockhash_has_expired():
+    validator = FakeValidator(lifetime=3)
+    chain = rpc_chain(validator, timeout=1000.0)
+    m = market(chain)
+    validator.drop = 10**6  # every packet is lost from now on
+    clock = FakeClock()
+    chain._clock, chain._sleep = clock, clock.sleep
+
+    def a_block_per_second(seconds: float) -> None:
+        clock.sleep(seconds)
+        validator.height = 100 + int(clock.now)
+
+    chain._sleep = a_block_per_second
+    validator.height = 100
+    with pytest.raises(TransactionFailed) as info:
+        chain.send([transfer(m, 7)])
+    assert info.value.value == "BlockhashExpired"
+    assert clock.now < 20  # decided when the blockhash expired, long before the timeout
+    assert chain.token_balances([m.b]) == [0]
+
+
+def test_rpc_seen_but_not_confirmed_at_the_deadline_is_a_send_timeout():
+    validator = FakeValidator()
+    chain = rpc_chain(validator, commitment="finalized")
+    m = market(chain)
+    validator.lag = 10**6  # nothing is ever finalized
+    with pytest.raises(SendTimeout) as info:
+        chain.send([transfer(m, 7)])
+    assert info.value.value == "pending"
+    assert chain.status(info.value.sent.signature) is TxStatus.PENDING
+
+
 def test_rpc_expiry_is_judged_at_the_finalized_height():
     validator = FakeValidator(lifetime=0, lag=5)
     chain = rpc_chain(validator)

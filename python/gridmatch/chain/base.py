@@ -24,7 +24,11 @@ The contract, for every implementation:
   `UNKNOWN` once the blockhash is no longer valid: it never landed and never will; prepare again.
   Without the signature, `signature_with_memo` finds a confirmed transaction by its memo.
 - Amounts are integer base units (u64). Nothing raises a solders panic or a raw RPC exception:
-  every failure is a `gridmatch.errors.ChainError`.
+  every failure is a `gridmatch.errors.ChainError`. A plain `ChainError` (neither
+  `TransactionFailed` nor `ChainTimeout`) from `send` means nothing was sent (no connection, an
+  error answer before sending).
+- A chain object is not thread-safe: one caller at a time (an asyncio service runs it in one
+  worker thread, or serialises calls).
 
 Limits (Solana's, enforced by both chains before sending, since LiteSVM enforces neither):
 `MAX_TRANSACTION_SIZE` serialized bytes and `MAX_TRANSACTION_ACCOUNTS` distinct accounts per

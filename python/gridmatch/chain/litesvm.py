@@ -86,7 +86,7 @@ class LiteSVMChain(ChainBase):
         self.svm = LiteSVM()
         self._tip = _Tip()
         self._records: dict[str, Record] = {}
-        self._order: list[str] = []
+        self._by_memo: dict[str, str] = {}  # memo -> the latest confirmed signature carrying it
         self._mints = 0
         self._store: Store | None = None
         if path is not None:
@@ -99,13 +99,18 @@ class LiteSVMChain(ChainBase):
                 self._restore(saved.accounts, saved.rotations, saved.slot, saved.slot_hashes)
                 self._tip = _Tip(rotations=saved.rotations, used=saved.used)
                 for record in saved.records:
-                    self._records[record.signature] = record
-                    self._order.append(record.signature)
+                    self._remember(record)
                 return
         self.seed = seed
         self.authority = keypair_from_seed(seed, "authority") if seed is not None else Keypair()
         self._airdrop(self.authority.pubkey(), AUTHORITY_LAMPORTS)
         self._save([self.authority.pubkey()], None)
+
+    def close(self) -> None:
+        """Closes the chain's file (when it has one); the in-memory chain stays usable."""
+        if self._store is not None:
+            self._store.close()
+            self._store = None
 
     # -- durability -------------------------------------------------------------------------
 
@@ -170,10 +175,14 @@ class LiteSVMChain(ChainBase):
             if not landed:
                 raise TransactionFailed(f"the transaction was refused: {message}", field="send", value=error)
             record = Record(signature, ok=False, memo=None, error=message)
-        self._records[signature] = record
-        self._order.append(signature)
+        self._remember(record)
         self._save(self._touched(tx), record)
         return self._outcome(prepared.sent, record)
+
+    def _remember(self, record: Record) -> None:
+        self._records[record.signature] = record
+        if record.ok and record.memo is not None:
+            self._by_memo[record.memo] = record.signature
 
     @staticmethod
     def _outcome(sent: Sent, record: Record) -> Sent:
@@ -245,11 +254,7 @@ class LiteSVMChain(ChainBase):
         return record.memo if record is not None and record.ok else None
 
     def signature_with_memo(self, memo: str) -> str | None:
-        for signature in reversed(self._order):
-            record = self._records[signature]
-            if record.ok and record.memo == memo:
-                return signature
-        return None
+        return self._by_memo.get(memo)
 
     def create_lookup_table(self, addresses: Sequence[Pubkey]) -> Pubkey:
         addresses = list(addresses)

@@ -175,10 +175,11 @@ class RpcChain(ChainBase):
         return TxStatus.CONFIRMED, None, found.slot
 
     def _wait_for(
-        self, signature: str, deadline: float, resend: Callable[[], None] | None = None
+        self, signature: str, deadline: float, tick: Callable[[], bool] | None = None
     ) -> tuple[TxStatus, str | None, int | None]:
-        """Polls until `signature` is confirmed or failed, or `deadline` (then PENDING/UNKNOWN)."""
-        last_sent = self._clock()
+        """Polls until `signature` is confirmed or failed, `deadline` passes, or `tick` (called
+        every `rebroadcast` seconds) says to stop; returns the last status seen."""
+        last_tick = self._clock()
         while True:
             try:
                 outcome = self._signature_status(signature)
@@ -186,9 +187,10 @@ class RpcChain(ChainBase):
                 outcome = (TxStatus.UNKNOWN, None, None)  # the node did not answer this time
             if outcome[0] in (TxStatus.CONFIRMED, TxStatus.FAILED) or self._clock() >= deadline:
                 return outcome
-            if resend is not None and self._clock() - last_sent >= self.rebroadcast:
-                resend()
-                last_sent = self._clock()
+            if tick is not None and self._clock() - last_tick >= self.rebroadcast:
+                if tick():
+                    return outcome
+                last_tick = self._clock()
             self._sleep(self.poll_interval)
 
     # -- primitives -------------------------------------------------------------------------
@@ -197,6 +199,13 @@ class RpcChain(ChainBase):
         value = self._call("blockhash", lambda: self.client.get_latest_blockhash(self._level).value)
         self._last_valid[str(value.blockhash)] = value.last_valid_block_height
         return value.blockhash, value.last_valid_block_height
+
+    def _expired_quietly(self, sent: Sent) -> bool:
+        """`_expired`, with an unanswered question taken as "not expired" (the safe side)."""
+        try:
+            return self._expired(sent)
+        except ChainError:
+            return False
 
     def _expired(self, sent: Sent) -> bool:
         """True only when no fork can take the transaction any more."""
@@ -240,42 +249,40 @@ class RpcChain(ChainBase):
                 raise
 
         quiet = TxOpts(skip_confirmation=True, skip_preflight=True, preflight_commitment=self._level)
+        expired = False
 
-        def resend() -> None:
-            try:
-                self.client.send_raw_transaction(prepared.raw, quiet)
-            except BaseException as exc:
-                if not isinstance(exc, Exception) and not is_panic(exc):
-                    raise  # a failed re-broadcast changes nothing: polling decides
+        def tick() -> bool:
+            """Between polls: stop once the transaction can no longer land, else re-broadcast."""
+            nonlocal expired
+            expired = self._expired_quietly(sent)
+            if not expired:
+                try:
+                    self.client.send_raw_transaction(prepared.raw, quiet)
+                except BaseException as exc:  # a failed re-broadcast changes nothing: polling decides
+                    if not isinstance(exc, Exception) and not is_panic(exc):
+                        raise
+            return expired
 
-        while True:
-            state, error, _ = self._wait_for(sent.signature, deadline, resend)
+        state, error, _ = self._wait_for(sent.signature, deadline, tick)
+        if state is TxStatus.CONFIRMED:
+            return sent
+        if state is TxStatus.FAILED:
+            raise TransactionFailed(f"the transaction failed: {error}", field="send", value=error)
+        if expired or self._expired_quietly(sent):
+            state, error, _ = self._signature_status(sent.signature)  # a last look, now that it cannot change
             if state is TxStatus.CONFIRMED:
                 return sent
-            if state is TxStatus.FAILED:
-                raise TransactionFailed(f"the transaction failed: {error}", field="send", value=error)
-            try:
-                expired = self._expired(sent)
-            except ChainError:
-                expired = False
-            if expired:
-                state, error, _ = self._signature_status(sent.signature)  # a last look, now that it cannot change
-                if state is TxStatus.CONFIRMED:
-                    return sent
-                if state is not TxStatus.PENDING:
-                    reason = error or "BlockhashExpired"
-                    raise TransactionFailed(
-                        f"the transaction did not land before its blockhash expired: {reason}",
-                        field="send",
-                        value=reason,
-                    )
-            if self._clock() >= deadline:
-                raise SendTimeout(
-                    f"no confirmation of {sent.signature} within {self.timeout} s ({state.value})",
-                    prepared=prepared,
-                    field="send",
-                    value=state.value,
+            if state is not TxStatus.PENDING:
+                reason = error or "BlockhashExpired"
+                raise TransactionFailed(
+                    f"the transaction did not land before its blockhash expired: {reason}", field="send", value=reason
                 )
+        raise SendTimeout(
+            f"no confirmation of {sent.signature} within {self.timeout} s ({state.value})",
+            prepared=prepared,
+            field="send",
+            value=state.value,
+        )
 
     def _get_accounts(self, addresses: Sequence[Pubkey]) -> list[Account | None]:
         keys = list(addresses)
