@@ -962,6 +962,30 @@ def test_rpc_seen_but_not_confirmed_at_the_deadline_is_a_send_timeout():
     assert chain.status(info.value.sent.signature) is TxStatus.PENDING
 
 
+def test_rpc_a_failing_preflight_of_a_resubmission_is_not_final():
+    """A resubmitted transaction whose simulation now fails may still land from an earlier copy
+    (in flight since its first submission): it is failed only once its blockhash has expired."""
+    validator = FakeValidator()
+    chain = rpc_chain(validator, rebroadcast=10**6)
+    m = market(chain, minted=GRID, approved=GRID)
+    lost = chain.prepare([transfer(m, GRID)])
+    validator.drop = 1
+    with pytest.raises(SendTimeout):
+        chain.submit(lost)
+    chain.send([transfer(m, GRID - 1)])  # now `lost` would fail: 1 base unit is left
+    with pytest.raises(SendTimeout) as info:
+        chain.submit(lost)
+    assert info.value.value == "unknown"
+    validator.height += 1000  # its blockhash expires
+    with pytest.raises(TransactionFailed) as info:
+        chain.submit(lost)
+    assert info.value.value == "BlockhashExpired"
+    # a first submission that fails preflight is failed at once
+    with pytest.raises(TransactionFailed) as info:
+        chain.send([transfer(m, 2)])
+    assert "InstructionError" in str(info.value.value)
+
+
 def test_rpc_expiry_is_judged_at_the_finalized_height():
     validator = FakeValidator(lifetime=0, lag=5)
     chain = rpc_chain(validator)

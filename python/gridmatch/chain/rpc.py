@@ -31,11 +31,12 @@ import httpx
 from solana.exceptions import SolanaRpcException
 from solana.rpc.api import Client
 from solana.rpc.commitment import Commitment, Confirmed, Finalized, Processed
-from solana.rpc.core import RPCException
+from solana.rpc.core import RPCException, RPCNoResultException
 from solana.rpc.types import TxOpts
 from solders.account import Account
 from solders.commitment_config import CommitmentLevel
 from solders.hash import Hash
+from solders.instruction import Instruction
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 from solders.rpc.config import RpcContextConfig
@@ -139,6 +140,8 @@ class RpcChain(ChainBase):
         self._history_level: Commitment = Confirmed if commitment == "processed" else self._level
         self.client = client if client is not None else Client(url, commitment=self._level, timeout=timeout)
         self._last_valid: dict[str, int] = {}
+        # Signatures prepared here and not yet submitted: no copy of them can be in flight.
+        self._fresh: set[str] = set()
 
     # -- calling the node -------------------------------------------------------------------
 
@@ -216,9 +219,30 @@ class RpcChain(ChainBase):
             return not self.blockhash_valid(sent.blockhash)
         return self._block_height(Finalized) > last_valid
 
+    def prepare(
+        self,
+        instructions: Sequence[Instruction],
+        *,
+        signers: Sequence[Keypair] = (),
+        lookup_tables: Sequence[Pubkey] = (),
+        memo: str | None = None,
+        compute_units: int | None = None,
+    ) -> Prepared:
+        prepared = super().prepare(
+            instructions, signers=signers, lookup_tables=lookup_tables, memo=memo, compute_units=compute_units
+        )
+        self._fresh.add(prepared.sent.signature)
+        return prepared
+
     def _submit(self, prepared: Prepared, tx: VersionedTransaction) -> Sent:
         sent = prepared.sent
         deadline = self._clock() + self.timeout
+        # A preflight failure proves nothing will land only for a first submission of a
+        # transaction prepared here: a copy sent earlier (before a timeout, by a process that
+        # crashed) may still be in flight, so then it waits for the chain's word instead.
+        first = sent.signature in self._fresh
+        self._fresh.discard(sent.signature)
+        rebroadcast = True
         opts = TxOpts(skip_confirmation=True, skip_preflight=False, preflight_commitment=self._level)
         try:
             self.client.send_raw_transaction(prepared.raw, opts)
@@ -226,16 +250,22 @@ class RpcChain(ChainBase):
             err = exc.args[0] if exc.args else None
             if isinstance(err, SendTransactionPreflightFailureMessage):
                 reason = str(err.data.err)
-                if "AlreadyProcessed" not in reason:  # else: an earlier submission landed; find out how
+                if "AlreadyProcessed" in reason:
+                    pass  # an earlier submission landed: find out how
+                elif first:
                     logs = [line for line in (err.data.logs or []) if "rror" in line or "failed" in line]
                     detail = reason + ("" if not logs else " (" + "; ".join(logs) + ")")
                     raise TransactionFailed(
                         f"preflight refused the transaction: {detail}", field="send", value=reason
                     ) from None
+                else:
+                    rebroadcast = False  # not this copy; an earlier one may still land
             else:
                 raise ChainError(
                     f"send: {self.url}: {_rpc_message(exc)}", field="send", value=_rpc_message(exc)
                 ) from None
+        except RPCNoResultException as exc:  # the node answered without a signature: refused
+            raise ChainError(f"send: {self.url}: {exc}", field="send", value=str(exc)) from None
         except (SolanaRpcException, httpx.HTTPError) as exc:
             if _not_delivered(exc):
                 raise ChainError(
@@ -255,7 +285,7 @@ class RpcChain(ChainBase):
             """Between polls: stop once the transaction can no longer land, else re-broadcast."""
             nonlocal expired
             expired = self._expired_quietly(sent)
-            if not expired:
+            if rebroadcast and not expired:
                 try:
                     self.client.send_raw_transaction(prepared.raw, quiet)
                 except BaseException as exc:  # a failed re-broadcast changes nothing: polling decides
@@ -269,7 +299,10 @@ class RpcChain(ChainBase):
         if state is TxStatus.FAILED:
             raise TransactionFailed(f"the transaction failed: {error}", field="send", value=error)
         if expired or self._expired_quietly(sent):
-            state, error, _ = self._signature_status(sent.signature)  # a last look, now that it cannot change
+            try:
+                state, error, _ = self._signature_status(sent.signature)  # a last look, now that it cannot change
+            except ChainError:
+                state, error = TxStatus.PENDING, None  # no answer: still unknown
             if state is TxStatus.CONFIRMED:
                 return sent
             if state is not TxStatus.PENDING:
