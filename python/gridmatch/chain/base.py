@@ -22,7 +22,8 @@ The contract, for every implementation:
   `CONFIRMED`: done. `FAILED`: nothing took effect, prepare again. `PENDING` or `UNKNOWN` while
   `blockhash_valid(sent.blockhash)`: it may still land; submit the same `Prepared` again, or wait.
   `UNKNOWN` once the blockhash is no longer valid: it never landed and never will; prepare again.
-  Without the signature, `signature_with_memo` finds a confirmed transaction by its memo.
+  Without the signature, `signature_with_memo` finds a confirmed transaction by its memo (its
+  None says only that none is confirmed now, not that none can land later).
 - Amounts are integer base units (u64). Nothing raises a solders panic or a raw RPC exception:
   every failure is a `gridmatch.errors.ChainError`. A plain `ChainError` (neither
   `TransactionFailed` nor `ChainTimeout`) from `send` means nothing was sent (no connection, an
