@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gridmatch.journal import JournalError, OrderRecord, open_journal
+from gridmatch.journal import Attempt, JournalError, OrderRecord, open_journal
 from gridmatch.market import Market
 from gridmatch.participants import Participant, Role
 
@@ -18,7 +18,7 @@ def test_everything_survives_a_reopen(tmp_path):
     j.set_epoch(201606211200, "cleared", price=925, volume=1500, detail={"fills": 1})
     j.add_fills(201606211200, [(2, 1, 8, 7, 1500, 925)])
     j.add_batch("b0", 201606211200, 0, [["grid", 7, 8, 1_500_000_000]])
-    j.add_attempt("b0", "sig1", "hash1")
+    j.add_attempt("b0", Attempt("sig1", "hash1", None, b"\x01signed"))
     j.close()
 
     again = open_journal(f"sqlite:///{path}")
@@ -31,7 +31,7 @@ def test_everything_survives_a_reopen(tmp_path):
     (batch,) = again.batches(201606211200)
     assert (batch.state, batch.attempts, batch.transfers) == (
         "sending",
-        [("sig1", "hash1", "sent")],
+        [(Attempt("sig1", "hash1", None, b"\x01signed"), "sent")],
         [["grid", 7, 8, 1_500_000_000]],
     )
     assert [k for _, k, _ in again.log_lines()] == ["state"]

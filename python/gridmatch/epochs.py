@@ -29,11 +29,11 @@ import numpy as np
 
 from gridmatch.clearing import clear
 from gridmatch.errors import ChainTimeout, GridmatchError, InvalidOrder, TransactionFailed
-from gridmatch.journal import BatchRecord, Journal, OrderRecord, open_journal
+from gridmatch.journal import Attempt, BatchRecord, Journal, OrderRecord, open_journal
 from gridmatch.market import Market
 from gridmatch.orders import ORDER_DTYPE
 from gridmatch.participants import NotPermitted, Participant
-from gridmatch.settlement import Batch, FillRow, Transfer
+from gridmatch.settlement import Batch, FillRow, Transfer, TxStatus
 
 _I63 = 2**63 - 1
 
@@ -61,30 +61,14 @@ class InsufficientFunds(GridmatchError, ValueError):
     approved, less what its other open orders and unsettled trades already commit."""
 
 
-class TxStatus(enum.Enum):
-    CONFIRMED = "confirmed"
-    FAILED = "failed"
-    PENDING = "pending"
-    #: The chain has no record of the transaction.
-    UNKNOWN = "unknown"
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """A signed settlement transaction, not yet sent."""
-
-    signature: str
-    blockhash: str
-    payload: Any
-
-
 class Settler(Protocol):
     """What the epoch engine needs from a chain to settle: plans batches of transfers, signs
-    them, sends them, and answers for a transaction it may have sent before a crash."""
+    one (without sending it), sends signed bytes (again, harmlessly, after a crash: a signature
+    lands at most once), and answers for a transaction it may have sent before."""
 
     def plan(self, epoch: int, fills: Sequence[FillRow]) -> list[Batch]: ...
-    def prepare(self, batch: Batch) -> Prepared: ...
-    def submit(self, prepared: Prepared) -> None: ...
+    def prepare(self, batch: Batch) -> Attempt: ...
+    def submit(self, attempt: Attempt) -> None: ...
     def status(self, signature: str) -> TxStatus: ...
     def blockhash_valid(self, blockhash: str) -> bool: ...
 
@@ -338,48 +322,57 @@ class EpochManager:
         for batch in self.journal.batches(epoch):
             if batch.state == "confirmed":
                 continue
-            known = self._reconcile(batch)
-            if known == "confirmed":
-                continue
-            if known == "waiting":
-                return None
-            plan = Batch(batch.id, epoch, batch.idx, tuple(Transfer(*t) for t in batch.transfers))
-            prepared = self.settler.prepare(plan)
-            self.journal.add_attempt(batch.id, prepared.signature, prepared.blockhash)
             try:
-                self.settler.submit(prepared)
+                known = self._reconcile(batch)
+                if known == "dead":
+                    plan = Batch(batch.id, epoch, batch.idx, tuple(Transfer(*t) for t in batch.transfers))
+                    attempt = self.settler.prepare(plan)
+                    self.journal.add_attempt(batch.id, attempt)
+                    known = self._send(batch.id, attempt)
             except TransactionFailed as err:
-                self.journal.set_attempt(prepared.signature, "failed")
                 self.journal.set_epoch(epoch, EpochState.FAILED.value, detail={"error": str(err)}, attempt=True)
                 return EpochState.FAILED
-            except ChainTimeout:
+            if known != "confirmed":
                 return None
-            with self.journal.transaction():
-                self.journal.set_attempt(prepared.signature, "confirmed")
-                self.journal.set_batch(batch.id, "confirmed")
         return EpochState.SETTLED
 
-    def _reconcile(self, batch: BatchRecord) -> str:
-        """What the chain says of a batch's earlier attempts: "confirmed" if one landed,
-        "waiting" if one may still land, "dead" if none can."""
+    def _send(self, batch: str, attempt: Attempt) -> str:
+        """Submits a journaled attempt: "confirmed", or "waiting" when the chain did not answer
+        (a `TransactionFailed` propagates, the attempt marked failed)."""
         assert self.settler is not None
-        verdict = "dead"
-        for signature, blockhash, state in batch.attempts:
-            if state in ("failed", "expired"):
+        try:
+            self.settler.submit(attempt)
+        except TransactionFailed:
+            self.journal.set_attempt(attempt.signature, "failed")
+            raise
+        except ChainTimeout:
+            return "waiting"
+        with self.journal.transaction():
+            self.journal.set_attempt(attempt.signature, "confirmed")
+            self.journal.set_batch(batch, "confirmed")
+        return "confirmed"
+
+    def _reconcile(self, batch: BatchRecord) -> str:
+        """Settles what the chain says of a batch's earlier attempts: "confirmed" if one landed,
+        "waiting" if one may still land (it is sent again: the same signature lands at most
+        once), "dead" if none can."""
+        assert self.settler is not None
+        for attempt, state in batch.attempts:
+            if state != "sent":
                 continue
-            status = self.settler.status(signature)
+            status = self.settler.status(attempt.signature)
             if status == TxStatus.CONFIRMED:
                 with self.journal.transaction():
-                    self.journal.set_attempt(signature, "confirmed")
+                    self.journal.set_attempt(attempt.signature, "confirmed")
                     self.journal.set_batch(batch.id, "confirmed")
                 return "confirmed"
             if status == TxStatus.FAILED:
-                self.journal.set_attempt(signature, "failed")
-            elif self.settler.blockhash_valid(blockhash):
-                verdict = "waiting"
+                self.journal.set_attempt(attempt.signature, "failed")
+            elif self.settler.blockhash_valid(attempt.blockhash):
+                return self._send(batch.id, attempt)
             else:
-                self.journal.set_attempt(signature, "expired")
-        return verdict
+                self.journal.set_attempt(attempt.signature, "expired")
+        return "dead"
 
     # -- subscribers ----------------------------------------------------------------------
 
@@ -432,7 +425,5 @@ __all__ = [
     "InsufficientFunds",
     "OrderAck",
     "OrderLimit",
-    "Prepared",
     "Settler",
-    "TxStatus",
 ]

@@ -40,7 +40,7 @@ CREATE TABLE IF NOT EXISTS batches (
     state TEXT NOT NULL, UNIQUE (epoch, idx));
 CREATE TABLE IF NOT EXISTS attempts (
     signature TEXT PRIMARY KEY, seq BIGINT NOT NULL, batch TEXT NOT NULL, blockhash TEXT NOT NULL,
-    state TEXT NOT NULL);
+    last_valid BIGINT, raw BLOB NOT NULL, state TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS log (
     seq BIGINT PRIMARY KEY, epoch BIGINT NOT NULL, at TEXT NOT NULL, kind TEXT NOT NULL, detail TEXT NOT NULL);
 """
@@ -81,8 +81,19 @@ class BatchRecord:
     idx: int
     transfers: list[list[Any]]
     state: str
-    #: (signature, blockhash, state) of every attempt to send it, in the order they were made.
-    attempts: list[tuple[str, str, str]]
+    #: Every attempt to send it, in the order they were made, with its state ("sent",
+    #: "confirmed", "failed", "expired").
+    attempts: list[tuple[Attempt, str]]
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One signed settlement transaction: what the journal keeps to find or resend it."""
+
+    signature: str
+    blockhash: str
+    last_valid: int | None
+    raw: bytes
 
 
 class Journal:
@@ -271,19 +282,27 @@ class Journal:
         out = []
         for bid, ep, idx, transfers, state in rows:
             attempts = self._rows(
-                "SELECT signature, blockhash, state FROM attempts WHERE batch = ? ORDER BY seq", (bid,)
+                "SELECT signature, blockhash, last_valid, raw, state FROM attempts WHERE batch = ? ORDER BY seq", (bid,)
             )
-            tried = [(a[0], a[1], a[2]) for a in attempts]
+            tried = [(Attempt(a[0], a[1], a[2], bytes(a[3])), a[4]) for a in attempts]
             out.append(BatchRecord(bid, ep, idx, json.loads(transfers), state, tried))
         return out
 
-    def add_attempt(self, batch_id: str, signature: str, blockhash: str) -> None:
-        """Records a transaction of `batch_id` BEFORE it is sent, so that a crash after sending
-        still knows to look for it."""
+    def add_attempt(self, batch_id: str, attempt: Attempt) -> None:
+        """Records a signed transaction of `batch_id` BEFORE it is sent, so that after a crash
+        the engine knows to look for it, and can resend those very bytes."""
         with self.transaction():
             self._run(
-                "INSERT INTO attempts (signature, seq, batch, blockhash, state) VALUES (?, ?, ?, ?, 'sent')",
-                (signature, self._next("attempts"), batch_id, blockhash),
+                "INSERT INTO attempts (signature, seq, batch, blockhash, last_valid, raw, state) "
+                "VALUES (?, ?, ?, ?, ?, ?, 'sent')",
+                (
+                    attempt.signature,
+                    self._next("attempts"),
+                    batch_id,
+                    attempt.blockhash,
+                    attempt.last_valid,
+                    attempt.raw,
+                ),
             )
             self._run("UPDATE batches SET state = 'sending' WHERE id = ?", (batch_id,))
 
@@ -308,4 +327,4 @@ def open_journal(url: str | Journal) -> Journal:
     return Journal(url)
 
 
-__all__ = ["BatchRecord", "EpochRecord", "Journal", "JournalError", "OrderRecord", "open_journal"]
+__all__ = ["Attempt", "BatchRecord", "EpochRecord", "Journal", "JournalError", "OrderRecord", "open_journal"]

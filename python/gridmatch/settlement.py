@@ -12,6 +12,7 @@ transfers, batches and batch ids, so a retry after a crash rebuilds exactly what
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import json
 from collections import defaultdict
@@ -24,6 +25,16 @@ GRID = "grid"
 PAYMENT = "payment"
 #: The participant id of the platform treasury, which receives the fees.
 TREASURY = 0
+
+
+class TxStatus(enum.Enum):
+    """Where a transaction stands, as far as the chain knows."""
+
+    CONFIRMED = "confirmed"  # landed and succeeded, at the chain's commitment
+    FAILED = "failed"  # landed and failed: nothing in it took effect
+    PENDING = "pending"  # seen, not yet at the chain's commitment
+    UNKNOWN = "unknown"  # the chain has no record of it
+
 
 #: (buy_id, sell_id, buyer, seller, qty, price) of one fill.
 FillRow = tuple[int, int, int, int, int, int]
@@ -111,7 +122,12 @@ class Batch:
     @property
     def memo(self) -> str:
         """What the transaction carries on chain, so the batch can be recognised there."""
-        return f"gridmatch:{self.epoch}:{self.idx}:{self.id}"
+        return memo(self.epoch, self.idx, self.id)
+
+
+def memo(epoch: int, idx: int, batch: str) -> str:
+    """A batch's memo; fixed-length (the index padded), so a plan can size it before the id exists."""
+    return f"gridmatch:{epoch}:{idx:05d}:{batch}"
 
 
 def batch_id(market: Market, epoch: int, idx: int, transfers: Sequence[Transfer]) -> str:
@@ -132,4 +148,17 @@ def batches(
     return [Batch(batch_id(market, epoch, i, g), epoch, i, tuple(g)) for i, g in enumerate(groups)]
 
 
-__all__ = ["GRID", "PAYMENT", "TREASURY", "Batch", "FillRow", "Transfer", "batch_id", "batches", "flows", "transfers"]
+__all__ = [
+    "GRID",
+    "PAYMENT",
+    "TREASURY",
+    "Batch",
+    "FillRow",
+    "Transfer",
+    "TxStatus",
+    "batch_id",
+    "batches",
+    "flows",
+    "memo",
+    "transfers",
+]

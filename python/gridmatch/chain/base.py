@@ -38,7 +38,6 @@ transaction (lookup tables shrink the bytes, not the account count). `fits` chec
 
 from __future__ import annotations
 
-import enum
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -49,6 +48,7 @@ from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
 from gridmatch.errors import ChainError, ChainTimeout
+from gridmatch.settlement import TxStatus
 
 #: The most bytes a serialized transaction may have (the network packet payload, 1280 - 48).
 MAX_TRANSACTION_SIZE = 1232
@@ -60,15 +60,6 @@ MAX_COMPUTE_UNITS = 1_400_000
 MAX_LOOKUP_TABLE_ADDRESSES = 256
 #: The largest amount an SPL token instruction carries (u64).
 MAX_AMOUNT = 2**64 - 1
-
-
-class TxStatus(enum.Enum):
-    """Where a transaction stands, as far as the chain knows."""
-
-    CONFIRMED = "confirmed"  # landed and succeeded, at the chain's commitment
-    FAILED = "failed"  # landed and failed: nothing in it took effect
-    PENDING = "pending"  # seen, not yet at the chain's commitment
-    UNKNOWN = "unknown"  # the chain has no record of it
 
 
 @dataclass(frozen=True)
