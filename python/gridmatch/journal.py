@@ -293,8 +293,10 @@ class Journal:
         the engine knows to look for it, and can resend those very bytes."""
         with self.transaction():
             self._run(
+                # The same signature again is the same signed bytes (an unchanged blockhash):
+                # the same attempt, sent once more.
                 "INSERT INTO attempts (signature, seq, batch, blockhash, last_valid, raw, state) "
-                "VALUES (?, ?, ?, ?, ?, ?, 'sent')",
+                "VALUES (?, ?, ?, ?, ?, ?, 'sent') ON CONFLICT (signature) DO UPDATE SET state = 'sent'",
                 (
                     attempt.signature,
                     self._next("attempts"),
