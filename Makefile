@@ -45,9 +45,11 @@ bench: build ## criterion, pytest-benchmark and memory figures for bench/RESULTS
 	$(PY) bench/book_engines.py --report .benchmarks/book.json
 	$(PY) bench/book_latency.py
 
-fuzz: build ## the property tests, much longer: hypothesis 'thorough', 100k proptest cases
+fuzz: build ## the long hunts: hypothesis 'thorough', 100k proptest cases, 100 crash scenarios
 	PROPTEST_CASES=100000 cargo test -p gridmatch-core --release --test properties --test money_properties
-	HYPOTHESIS_PROFILE=thorough $(PY) -m pytest -q tests/test_properties.py tests/test_reference.py
+	HYPOTHESIS_PROFILE=thorough $(PY) -m pytest -q tests/test_properties.py tests/test_reference.py \
+		tests/test_book_stateful.py tests/test_reference_book.py
+	GRIDMATCH_CRASH_SEEDS=100 $(PY) -m pytest -q tests/test_crash.py
 
 lint: build ## clippy -D warnings, ruff, mypy, stubtest
 	cargo clippy --workspace --all-targets -- -D warnings
