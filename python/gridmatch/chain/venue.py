@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
-from gridmatch.chain.base import MAX_AMOUNT, Chain, keypair_from_seed
+from gridmatch.chain.base import MAX_AMOUNT, MAX_LOOKUP_TABLE_ADDRESSES, Chain, keypair_from_seed
 from gridmatch.chain.settler import Accounts, ChainFunds, ChainSettler
 from gridmatch.market import Market
 from gridmatch.settlement import GRID, PAYMENT, TREASURY
@@ -23,6 +23,10 @@ class Venue:
     accounts: Accounts
     #: Each participant's (and the treasury's) wallet keypair.
     keys: dict[int, Keypair]
+    #: Address lookup tables holding the mints and every token account: with them a settlement
+    #: transaction names each account in one byte instead of 32, so about three times as many
+    #: transfers fit (then the 64-account limit binds, not the 1,232 bytes).
+    lookup_tables: tuple[Pubkey, ...] = ()
 
     @classmethod
     def create(
@@ -34,21 +38,29 @@ class Venue:
         seed: int = 0,
         grid_mint: Pubkey | None = None,
         payment_mint: Pubkey | None = None,
+        lookup_tables: bool = True,
     ) -> Venue:
         """Sets up the market on `chain`: mints (new unless given), a wallet per participant
-        (reproducible from `seed`), their token accounts, and approvals of the authority for
-        everything they hold (u64 max: the epoch engine checks every order against holdings)."""
+        (reproducible from `seed`), their token accounts, approvals of the authority for
+        everything they hold (u64 max: the epoch engine checks every order against holdings),
+        and, with `lookup_tables`, tables of all those addresses for settlement to use."""
         grid = grid_mint or chain.create_mint(market.grid_decimals)
         payment = payment_mint or chain.create_mint(market.payment_decimals)
         keys = {TREASURY: keypair_from_seed(seed, "treasury")}
         keys |= {pid: keypair_from_seed(seed, f"participant-{pid}") for pid in participants}
         accounts = Accounts(market, grid, payment, {pid: k.pubkey() for pid, k in keys.items()})
+        addresses = [grid, payment]
         for pid, key in keys.items():
             for mint in (grid, payment):
                 account = chain.token_account(key.pubkey(), mint)
+                addresses.append(account)
                 if pid != TREASURY:
                     chain.approve(key, account, MAX_AMOUNT)
-        return cls(chain, accounts, keys)
+        tables: tuple[Pubkey, ...] = ()
+        if lookup_tables:
+            step = MAX_LOOKUP_TABLE_ADDRESSES
+            tables = tuple(chain.create_lookup_table(addresses[i : i + step]) for i in range(0, len(addresses), step))
+        return cls(chain, accounts, keys, tables)
 
     def wallet(self, participant: int) -> Pubkey:
         return self.keys[participant].pubkey()
@@ -68,7 +80,7 @@ class Venue:
         return dict(zip(keys, amounts, strict=True))
 
     def settler(self, *, netting: bool = False) -> ChainSettler:
-        return ChainSettler(self.chain, self.accounts, netting=netting)
+        return ChainSettler(self.chain, self.accounts, netting=netting, lookup_tables=self.lookup_tables)
 
     def funds(self) -> ChainFunds:
         return ChainFunds(self.chain, self.accounts)
