@@ -5,21 +5,29 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 
-def run(*args: str) -> subprocess.CompletedProcess[str]:
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "gridmatch", *args], capture_output=True, text=True, timeout=120, check=False
+        [sys.executable, "-m", "gridmatch", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=cwd,
     )
 
 
-@pytest.fixture(scope="module")
-def demo_json() -> dict[str, Any]:
-    proc = run("demo", "--epochs", "4", "--json")
+@pytest.fixture(scope="module", params=["chain", "no-chain"])
+def demo_json(request: pytest.FixtureRequest) -> dict[str, Any]:
+    extra = ("--no-chain",) if request.param == "no-chain" else ()
+    proc = run("demo", "--epochs", "4", "--json", *extra)
     assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""  # no progress bar when stderr is not a terminal
     result: dict[str, Any] = json.loads(proc.stdout)
     return result
 
@@ -32,7 +40,8 @@ def test_demo_json_has_one_entry_per_epoch(demo_json: dict[str, Any]) -> None:
     assert demo_json["config"]["rule"] == "midpoint"
     assert demo_json["units"]["lot"] == "1 Wh" and demo_json["units"]["tick"] == "0.01 ct/kWh"
     for e in epochs:
-        assert e["orders"] == e["buy_orders"] + e["sell_orders"] > 0
+        assert e["orders"] == e.get("accepted", e["orders"]) + e.get("refused", 0)
+        assert e.get("accepted", e["orders"]) == e["buy_orders"] + e["sell_orders"] > 0
         assert e["volume_kwh"] == e["volume_wh"] / 1000
         assert e["volume_wh"] <= min(e["bid_wh"], e["ask_wh"])
         if e["price_ticks"] is None:
@@ -50,14 +59,42 @@ def test_demo_json_totals_add_up(demo_json: dict[str, Any]) -> None:
     prices = [e["price_ticks"] for e in epochs if e["price_ticks"] is not None]
     assert totals["no_cross_epochs"] == len(epochs) - len(prices)
     assert totals["cleared_epochs"] == len(prices)
-    assert totals["clear_ms_total"] == pytest.approx(sum(e["clear_ms"] for e in epochs))
-    assert totals["clear_ms_per_epoch"] == pytest.approx(totals["clear_ms_total"] / 4)
+    if "clear_ms_total" in totals:  # clearing only
+        assert totals["clear_ms_total"] == pytest.approx(sum(e["clear_ms"] for e in epochs))
+        assert totals["clear_ms_per_epoch"] == pytest.approx(totals["clear_ms_total"] / 4)
+    else:
+        assert totals["clear_ms"] == pytest.approx(sum(e["clear_ms"] for e in epochs))
+        assert totals["settle_ms"] == pytest.approx(sum(e["settle_ms"] for e in epochs))
 
 
-def test_demo_json_totals_over_a_sunny_morning() -> None:
-    proc = run("demo", "--date", "2016-06-22", "--epochs", "40", "--prosumers", "10", "--consumers", "15", "--json")
+def test_demo_json_on_chain_checks_conservation(demo_json: dict[str, Any]) -> None:
+    if demo_json["config"].get("chain") is None:
+        assert "conservation" not in demo_json  # clearing only: nothing moved, nothing to check
+        return
+    participants = 40 + 60 + 1  # and the treasury
+    assert demo_json["conservation"] == {"ok": True, "checked": 4 * participants + 4 + 7, "mismatches": []}
+    totals = demo_json["totals"]
+    assert totals["settled_epochs"] == 4 and all(e["state"] == "settled" for e in demo_json["epochs"])
+    assert totals["deposited"] == 100 * 20 * 10**9  # 20 EUR each
+    assert totals["minted_wh"] == 0 and totals["refused"] == 0  # midnight: no sun, nothing to sell
+    assert demo_json["plot"] is None  # --json plots only when asked to
+
+
+def test_demo_json_totals_over_a_sunny_morning(tmp_path: Path) -> None:
+    png = tmp_path / "morning.png"
+    args = ("--date", "2016-06-22", "--epochs", "40", "--prosumers", "10", "--consumers", "15")
+    proc = run("demo", *args, "--netting", "--json", "--plot", str(png))
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
+    assert out["conservation"]["ok"] and out["config"]["netting"] is True
+    assert out["plot"] == str(png) and png.read_bytes()[:4] == b"\x89PNG"
+    totals = out["totals"]
+    assert totals["settled_epochs"] == 40 and totals["minted_wh"] >= totals["volume_wh"] > 0
+    assert totals["paid"] == 100 * totals["notional"] > 0 and totals["fees"] >= totals["paid"] // 100
+    assert totals["transactions"] == sum(e["batches"] for e in out["epochs"]) > 0
+    cleared_only = json.loads(run("demo", *args, "--no-chain", "--json").stdout)
+    for e, c in zip(out["epochs"], cleared_only["epochs"], strict=True):
+        assert (e["price_ticks"], e["volume_wh"], e["fills"]) == (c["price_ticks"], c["volume_wh"], c["fills"])
     epochs, totals = out["epochs"], out["totals"]
     cleared = [e for e in epochs if e["price_ticks"] is not None]
     assert cleared, "a sunny morning has trades"
@@ -69,8 +106,23 @@ def test_demo_json_totals_over_a_sunny_morning() -> None:
     assert totals["min_price_ticks"] <= totals["vwap_ticks"] <= totals["max_price_ticks"]
 
 
-def test_demo_text_output_is_an_aligned_table() -> None:
-    proc = run("demo", "--epochs", "3", "--seed", "1")
+def test_demo_text_output_is_an_aligned_table(tmp_path: Path) -> None:
+    proc = run("demo", "--epochs", "3", "--seed", "1", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("epoch"))
+    rows = lines[header + 2 : header + 5]
+    assert [r.split()[0] for r in rows] == ["201606210000", "201606210015", "201606210030"]
+    assert len({len(r) for r in [*rows, lines[header], lines[header + 1]]}) == 1  # aligned columns
+    for words in ("day totals", "transfers per tx", "fees", "VWAP", "wall time", "settlement"):
+        assert words in proc.stdout
+    assert any(line.split()[:2] == ["conservation", "ok"] for line in lines)
+    png = tmp_path / "out" / "demo-2016-06-21.png"  # the default plot
+    assert "out/demo-2016-06-21.png" in proc.stdout and png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_demo_text_output_without_the_chain(tmp_path: Path) -> None:
+    proc = run("demo", "--epochs", "3", "--seed", "1", "--no-chain", "--no-plot", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     header = next(i for i, line in enumerate(lines) if line.startswith("epoch"))
@@ -78,14 +130,18 @@ def test_demo_text_output_is_an_aligned_table() -> None:
     assert [r.split()[0] for r in rows] == ["201606210000", "201606210015", "201606210030"]
     assert len({len(r) for r in [*rows, lines[header]]}) == 1  # aligned columns
     assert "day totals" in proc.stdout and "clearing time" in proc.stdout
+    assert not (tmp_path / "out").exists()
 
 
-def test_demo_is_deterministic() -> None:
-    a = json.loads(run("demo", "--epochs", "2", "--json").stdout)
-    b = json.loads(run("demo", "--epochs", "2", "--json").stdout)
+@pytest.mark.parametrize("mode", [(), ("--no-chain",)])
+def test_demo_is_deterministic(mode: tuple[str, ...]) -> None:
+    a = json.loads(run("demo", "--epochs", "2", "--json", *mode).stdout)
+    b = json.loads(run("demo", "--epochs", "2", "--json", *mode).stdout)
     for ea, eb in zip(a["epochs"], b["epochs"], strict=True):
-        ea.pop("clear_ms"), eb.pop("clear_ms")
-        assert ea == eb
+        assert {k: v for k, v in ea.items() if not k.endswith("_ms")} == {
+            k: v for k, v in eb.items() if not k.endswith("_ms")
+        }
+    assert a.get("conservation") == b.get("conservation")
 
 
 def test_help_exits_0() -> None:
@@ -94,7 +150,8 @@ def test_help_exits_0() -> None:
     assert "demo" in proc.stdout and "usage" in proc.stdout
     proc = run("demo", "--help")
     assert proc.returncode == 0
-    for option in ("--date", "--prosumers", "--consumers", "--seed", "--epochs", "--rule", "--json"):
+    options = ("--date", "--prosumers", "--consumers", "--seed", "--epochs", "--rule", "--json")
+    for option in (*options, "--netting", "--plot", "--no-plot", "--no-chain"):
         assert option in proc.stdout
 
 
@@ -108,6 +165,8 @@ def test_help_exits_0() -> None:
         ("demo", "--prosumers", "-1"),
         ("demo", "--prosumers", "0", "--consumers", "0"),
         ("demo", "--no-such-option"),
+        ("demo", "--no-chain", "--netting"),
+        ("demo", "--plot", "x.png", "--no-plot"),
         ("no-such-command",),
         (),
     ],

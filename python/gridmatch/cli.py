@@ -376,7 +376,7 @@ def _print_chain_demo(report: Any, out: TextIO, plot: Any) -> None:
         ("volume", f"{format_kwh(t['volume_wh'])} kWh in {t['fills']:,} fills"),
         ("VWAP", "-" if vwap is None else f"{vwap:.2f} ct/kWh"),
         ("price min / max", "-" if not prices else f"{format_ct(min(prices))} / {format_ct(max(prices))} ct/kWh"),
-        ("paid to sellers", f"{_format_eur(t['notional'], 2)} EUR"),
+        ("paid to sellers", f"{_format_eur(t['paid'], 2)} EUR"),
         ("fees", f"{_format_eur(t['fees'], 4)} EUR to the treasury"),
         ("transactions", f"{t['transactions']:,} ({t['attempts']:,} sent), {t['transfers']:,} transfers"),
         ("transfers per tx", "-" if per_tx is None else

@@ -99,8 +99,8 @@ class ChainEpoch:
     price_ticks: int | None
     volume_wh: int
     fills: int
-    notional: int
-    """What buyers paid sellers (before fees)."""
+    paid: int
+    """What buyers paid sellers, fees not included (payment base units)."""
     fees: int
     """Fees paid to the treasury."""
     batches: int
@@ -140,8 +140,8 @@ class ChainEpoch:
             "volume_wh": self.volume_wh,
             "volume_kwh": self.volume_wh / LOTS_PER_KWH,
             "fills": self.fills,
-            "notional": self.notional,
-            "notional_eur": eur(self.notional),
+            "paid": self.paid,
+            "paid_eur": eur(self.paid),
             "fees": self.fees,
             "fees_eur": eur(self.fees),
             "batches": self.batches,
@@ -194,7 +194,8 @@ class MarketDayReport:
 
     @property
     def value_ticks(self) -> int:
-        """Sum of volume * price: units of 1 Wh * 0.01 ct/kWh."""
+        """Sum of volume * price: units of 1 Wh * 0.01 ct/kWh = 1e-7 EUR (the ``notional`` of
+        the totals, as in the clearing-only day's)."""
         return sum(e.volume_wh * e.price_ticks for e in self.epochs if e.price_ticks is not None)
 
     @property
@@ -218,7 +219,7 @@ class MarketDayReport:
         batches = sum(e.batches for e in es)
         transfers = sum(e.transfers for e in es)
         fees = sum(e.fees for e in es)
-        notional = sum(e.notional for e in es)
+        paid = sum(e.paid for e in es)
         minted = sum(e.minted_wh for e in es)
         ns = {name: sum(getattr(e, f"{name}_ns") for e in es) for name in ("orders", "mint", "clear", "settle")}
         return {
@@ -243,8 +244,9 @@ class MarketDayReport:
             "min_price_ct_per_kwh": min(prices) / TICKS_PER_CT if prices else None,
             "max_price_ct_per_kwh": max(prices) / TICKS_PER_CT if prices else None,
             "fills": sum(e.fills for e in es),
-            "notional": notional,
-            "notional_eur": eur(notional),
+            "notional": self.value_ticks,
+            "paid": paid,
+            "paid_eur": eur(paid),
             "fees": fees,
             "fees_eur": eur(fees),
             "transactions": batches,
@@ -461,10 +463,10 @@ def run_market_day(
         record = manager.journal.epoch(eid)
         fills = manager.journal.fills(eid)
         batches = manager.journal.batches(eid)
-        notional = fees = 0
+        paid = fees = 0
         for _, _, _, _, qty, price in fills:
             _, _, buyer_fee, seller_fee = market.split(market.notional(qty, price))
-            notional += market.notional(qty, price)
+            paid += market.notional(qty, price)
             fees += buyer_fee + seller_fee
         epoch = ChainEpoch(
             epoch_id=eid,
@@ -481,7 +483,7 @@ def run_market_day(
             price_ticks=None if record is None or record.price is None else int(record.price),
             volume_wh=0 if record is None or record.volume is None else int(record.volume),
             fills=len(fills),
-            notional=notional,
+            paid=paid,
             fees=fees,
             batches=len(batches),
             attempts=sum(len(b.attempts) for b in batches),
