@@ -298,6 +298,10 @@ class _ProgressBar:
             self.drawn = 0
 
 
+def _plural(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def _format_eur(base_units: int, places: int) -> str:
     """Payment base units (1e-9 EUR) as EUR with `places` decimals (half to even), exactly."""
     value = (Decimal(base_units) / 10**9).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
@@ -380,8 +384,9 @@ def _print_chain_demo(report: Any, out: TextIO, plot: Any) -> None:
         ("fees", f"{_format_eur(t['fees'], 4)} EUR to the treasury"),
         ("transactions", f"{t['transactions']:,} ({t['attempts']:,} sent), {t['transfers']:,} transfers"),
         ("transfers per tx", "-" if per_tx is None else
-                             f"{per_tx:.1f} ({cfg['lookup_tables']} address lookup tables)"),
-        ("conservation", ("ok" if c.ok else f"FAILED: {len(c.mismatches)} of") + f" {c.checked:,} checks"),
+                             f"{per_tx:.1f} ({_plural(cfg['lookup_tables'], 'address lookup table')})"),
+        ("conservation", f"ok ({c.checked:,} checks)" if c.ok else
+                         f"FAILED: {len(c.mismatches)} of {c.checked:,} checks"),
         ("wall time", f"{t['wall_ms'] / 1e3:.1f} s: orders {t['orders_ms'] / 1e3:.1f} s (with funds checks), "
                       f"clearing {t['clear_ms'] / 1e3:.2f} s, settlement {t['settle_ms'] / 1e3:.1f} s, "
                       f"minting {t['mint_ms'] / 1e3:.1f} s, set-up {t['setup_ms'] / 1e3:.1f} s"),

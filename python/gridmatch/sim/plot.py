@@ -112,10 +112,9 @@ def plot_day(report: _Report, path: str | os.PathLike[str], *, subtitle: str = "
     top.stairs(prices, edges, baseline=None, color=PRICE_COLOR, linewidth=2.0, label="clearing price")
     if vwap is not None:
         top.axhline(vwap, color=PRICE_COLOR, linestyle=":", linewidth=1.0, label=f"VWAP {vwap:.2f} ct/kWh")
-    top.set_ylabel("price (ct/kWh)")
     top.grid(True, color="#e4e4e4", linewidth=0.8)
-    top.legend(loc="upper left", fontsize=9, framealpha=0.9, edgecolor="none")
-    top.set_title("uniform clearing price per epoch", fontsize=10, loc="left")
+    top.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncols=4, fontsize=9, frameon=False, borderaxespad=0.2)
+    top.set_ylabel("uniform clearing price (ct/kWh)")
 
     # Volumes: traded per epoch as bars; offered and bid as steps behind them.
     centers = [h + step / 2 for h in hours]
@@ -127,15 +126,14 @@ def plot_day(report: _Report, path: str | os.PathLike[str], *, subtitle: str = "
     bottom.set_ylabel("energy per epoch (kWh)")
     bottom.set_xlabel("hour of the day (UTC)")
     bottom.grid(True, axis="y", color="#e4e4e4", linewidth=0.8)
-    bottom.legend(loc="upper left", fontsize=9, frameon=False)
-    bottom.set_title("volume per epoch", fontsize=10, loc="left")
+    bottom.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncols=3, fontsize=9, frameon=False, borderaxespad=0.2)
     bottom.set_ylim(bottom=0)
 
     if edges:
         bottom.set_xlim(edges[0], edges[-1])
     bottom.xaxis.set_major_locator(MultipleLocator(3 if len(epochs) > 24 else 1))
     bottom.xaxis.set_minor_locator(MultipleLocator(1 if len(epochs) > 24 else step))
-    bottom.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{int(x) % 24:02d}:{round(x % 1 * 60):02d}"))
+    bottom.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{int(x):02d}:{round(x % 1 * 60):02d}"))
 
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
