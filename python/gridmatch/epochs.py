@@ -125,6 +125,8 @@ class EpochManager:
         self.clock = clock
         self._subscribers: list[Callable[[EpochEvent], None]] = []
         self._queues: list[asyncio.Queue[EpochEvent]] = []
+        #: The epoch the last `step` was in: orders within it need no new step.
+        self._stepped: int | None = None
 
     # -- participants ---------------------------------------------------------------------
 
@@ -135,10 +137,10 @@ class EpochManager:
         return participant
 
     def participant(self, trader: int) -> Participant:
-        for p in self.journal.participants():
-            if p.id == trader:
-                return p
-        raise NotPermitted(f"participant {trader} is not registered", field="participant", value=trader)
+        found = self.journal.participant(trader)
+        if found is None:
+            raise NotPermitted(f"participant {trader} is not registered", field="participant", value=trader)
+        return found
 
     def suspend(self, trader: int, suspended: bool = True) -> None:
         p = self.participant(trader)
@@ -152,8 +154,9 @@ class EpochManager:
         """Places a limit order in the epoch open at `at` (default: now). The order is in the
         journal when this returns; a refusal raises a typed error and changes nothing."""
         now = self.clock() if at is None else at
-        self.step(now)
         epoch = self.market.epoch_id(now)
+        if epoch != self._stepped:
+            self.step(now)
         for name, value, low in (("qty", qty, 1), ("price", price, -_I63)):
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= _I63:
                 raise InvalidOrder(f"{name} = {value!r}: must be an integer in range", field=name, value=value)
@@ -163,7 +166,7 @@ class EpochManager:
         record = self.journal.epoch(epoch)
         if record is None or record.state != EpochState.OPEN:
             raise EpochClosed(f"epoch {epoch} is not open", field="epoch", value=epoch)
-        mine = [o for o in self.journal.orders(epoch) if o.trader == trader]
+        mine = self.journal.orders(epoch, trader)
         if len(mine) >= self.market.order_limit:
             raise OrderLimit(
                 f"participant {trader} has {len(mine)} orders in epoch {epoch}", field="order_limit", value=trader
@@ -187,10 +190,9 @@ class EpochManager:
         grid, payment = self.funds.holdings(trader)
         for epoch in self.journal.epochs():
             if epoch.state in (EpochState.OPEN, EpochState.PENDING, EpochState.CLOSED):
-                for o in self.journal.orders(epoch.id):
-                    if o.trader == trader:
-                        g, p = self._commitment(o.side, o.qty, o.price)
-                        grid, payment = grid - g, payment - p
+                for o in self.journal.orders(epoch.id, trader):
+                    g, p = self._commitment(o.side, o.qty, o.price)
+                    grid, payment = grid - g, payment - p
             elif epoch.state in (EpochState.CLEARED, EpochState.FAILED):
                 for batch in self.journal.batches(epoch.id):
                     if batch.state != "confirmed":
@@ -225,6 +227,7 @@ class EpochManager:
         found = self.journal.epoch(current)
         if found is None or found.state == EpochState.PENDING:
             self._set(current, EpochState.OPEN, events)
+        self._stepped = current
         for event in events:
             self._publish(event)
         return events

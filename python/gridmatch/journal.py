@@ -31,6 +31,7 @@ CREATE TABLE IF NOT EXISTS orders (
     price BIGINT NOT NULL, qty BIGINT NOT NULL, kind INTEGER NOT NULL, rollover INTEGER NOT NULL,
     parent BIGINT, filled BIGINT);
 CREATE INDEX IF NOT EXISTS orders_by_epoch ON orders (epoch, id);
+CREATE INDEX IF NOT EXISTS orders_by_trader ON orders (trader, epoch);
 CREATE TABLE IF NOT EXISTS fills (
     epoch BIGINT NOT NULL, idx INTEGER NOT NULL, buy_id BIGINT NOT NULL, sell_id BIGINT NOT NULL,
     buyer BIGINT NOT NULL, seller BIGINT NOT NULL, qty BIGINT NOT NULL, price BIGINT NOT NULL,
@@ -175,6 +176,10 @@ class Journal:
         rows = self._rows("SELECT id, role, name, wallet, suspended FROM participants ORDER BY id")
         return [Participant(i, Role(r), n, w, bool(s)) for i, r, n, w, s in rows]
 
+    def participant(self, pid: int) -> Participant | None:
+        rows = self._rows("SELECT id, role, name, wallet, suspended FROM participants WHERE id = ?", (pid,))
+        return Participant(rows[0][0], Role(rows[0][1]), rows[0][2], rows[0][3], bool(rows[0][4])) if rows else None
+
     # -- epochs ---------------------------------------------------------------------------
 
     def set_epoch(self, epoch: int, state: str, *, price: int | None = None, volume: int | None = None,
@@ -242,8 +247,12 @@ class Journal:
     def _order(r: tuple[Any, ...]) -> OrderRecord:
         return OrderRecord(r[0], r[1], r[2], r[3], r[4], r[5], r[6], bool(r[7]), r[8], r[9])
 
-    def orders(self, epoch: int) -> list[OrderRecord]:
-        return [self._order(r) for r in self._rows(f"{self._ORDERS} WHERE epoch = ? ORDER BY id", (epoch,))]
+    def orders(self, epoch: int, trader: int | None = None) -> list[OrderRecord]:
+        """An epoch's orders in id order (only `trader`'s, when given)."""
+        if trader is None:
+            return [self._order(r) for r in self._rows(f"{self._ORDERS} WHERE epoch = ? ORDER BY id", (epoch,))]
+        rows = self._rows(f"{self._ORDERS} WHERE trader = ? AND epoch = ? ORDER BY id", (trader, epoch))
+        return [self._order(r) for r in rows]
 
     def all_orders(self) -> list[OrderRecord]:
         return [self._order(r) for r in self._rows(f"{self._ORDERS} ORDER BY id")]

@@ -27,9 +27,13 @@ class Accounts:
         self.mints = {GRID: grid_mint, PAYMENT: payment_mint}
         self.decimals = {GRID: market.grid_decimals, PAYMENT: market.payment_decimals}
         self.wallets = dict(wallets)
+        self._cache: dict[tuple[int, str], Pubkey] = {}
 
     def account(self, participant: int, mint: str) -> Pubkey:
-        return associated_token_address(self.wallets[participant], self.mints[mint])
+        key = (participant, mint)
+        if key not in self._cache:  # deriving the address hashes; settlement asks thousands of times
+            self._cache[key] = associated_token_address(self.wallets[participant], self.mints[mint])
+        return self._cache[key]
 
 
 class ChainSettler:
@@ -43,31 +47,30 @@ class ChainSettler:
         self.netting = netting
         self.lookup_tables = tuple(lookup_tables)
 
-    def instructions(self, planned: Sequence[Transfer]) -> list[Instruction]:
-        delegate = self.chain.authority.pubkey()
-        return [
-            transfer_checked_ix(
-                self.accounts.account(t.source, t.mint),
-                self.accounts.mints[t.mint],
-                self.accounts.account(t.dest, t.mint),
-                t.amount,
-                self.accounts.decimals[t.mint],
-                delegate,
-            )
-            for t in planned
-        ]
+    def instruction(self, t: Transfer) -> Instruction:
+        return transfer_checked_ix(
+            self.accounts.account(t.source, t.mint),
+            self.accounts.mints[t.mint],
+            self.accounts.account(t.dest, t.mint),
+            t.amount,
+            self.accounts.decimals[t.mint],
+            self.chain.authority.pubkey(),
+        )
 
     def plan(self, epoch: int, fills: Sequence[FillRow]) -> list[Batch]:
         planned = transfers(fills, self.accounts.market, netting=self.netting)
+        built = {t: self.instruction(t) for t in planned}  # each built once, however often sized
         sizing_memo = memo(epoch, 0, "0" * 32)  # every memo of the epoch has this length
 
         def fits(group: Sequence[Transfer]) -> bool:
-            return self.chain.fits(self.instructions(group), memo=sizing_memo, lookup_tables=self.lookup_tables)
+            ixs = [built[t] for t in group]
+            return self.chain.fits(ixs, memo=sizing_memo, lookup_tables=self.lookup_tables)
 
         return batches(self.accounts.market, epoch, planned, fits)
 
     def prepare(self, batch: Batch) -> Attempt:
-        p = self.chain.prepare(self.instructions(batch.transfers), memo=batch.memo, lookup_tables=self.lookup_tables)
+        ixs = [self.instruction(t) for t in batch.transfers]
+        p = self.chain.prepare(ixs, memo=batch.memo, lookup_tables=self.lookup_tables)
         return Attempt(p.sent.signature, p.sent.blockhash, p.sent.last_valid_height, p.raw)
 
     def submit(self, attempt: Attempt) -> None:

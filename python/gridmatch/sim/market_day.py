@@ -55,14 +55,13 @@ from .orders import SELL
 from .units import LOTS_PER_KWH, TICKS_PER_CT
 
 if TYPE_CHECKING:
-    from solders.instruction import Instruction
 
     from gridmatch.chain import LiteSVMChain
     from gridmatch.chain.settler import ChainSettler
     from gridmatch.chain.venue import Venue
     from gridmatch.epochs import EpochManager
     from gridmatch.market import Market
-    from gridmatch.settlement import Batch, FillRow, Transfer, TxStatus
+    from gridmatch.settlement import Batch, FillRow, TxStatus
 
 DEPOSIT_EUR: Final[Decimal] = Decimal(20)
 """Payment deposited to every participant at the start of the day, EUR (see the module docs)."""
@@ -288,25 +287,12 @@ def eur(base_units: int) -> float:
 
 
 class _TimedSettler:
-    """The venue's settler, timed (wall time inside it is settlement; the rest of a closing step
-    is clearing), and with each transfer's instruction built once: planning asks for the
-    instructions of a growing batch after every transfer it adds, and building one derives four
-    token-account addresses. The transactions are byte for byte the venue settler's."""
+    """The venue's settler, timed: wall time inside it is settlement; the rest of a closing step
+    is clearing."""
 
     def __init__(self, inner: ChainSettler) -> None:
         self.inner = inner
         self.ns = 0
-        built = inner.instructions
-        cache: dict[Transfer, Instruction] = {}
-
-        def instructions(planned: Sequence[Transfer]) -> list[Instruction]:
-            missing = [t for t in planned if t not in cache]
-            if missing:
-                cache.update(zip(missing, built(missing), strict=True))
-            return [cache[t] for t in planned]
-
-        # The cache is this settler's own: the instance attribute shadows the method for its plan().
-        inner.instructions = instructions  # type: ignore[method-assign]
 
     def _timed(self, call: Callable[[], Any]) -> Any:
         t0 = time.perf_counter_ns()
