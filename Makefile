@@ -8,7 +8,7 @@ export PATH := $(abspath $(VENV))/bin:$(HOME)/.cargo/bin:$(PATH)
 HYPOTHESIS_PROFILE ?= ci
 export HYPOTHESIS_PROFILE
 
-.PHONY: help demo test test-rust test-python build bench fuzz lint clean
+.PHONY: help demo test test-rust test-python build bench fuzz lint clean postgres
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -31,8 +31,12 @@ test-rust: $(STAMP)
 	cargo test --workspace --exclude gridmatch-python
 	cargo build -p gridmatch-core --no-default-features
 
-test-python: build
+test-python: build postgres
 	$(PY) -m pytest -q
+
+postgres: # the journal's tests start a throwaway PostgreSQL server: install one if missing
+	@command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+		(apt-get update && apt-get install -y --no-install-recommends postgresql)
 
 bench: build ## criterion, pytest-benchmark and memory figures for bench/RESULTS.md (slow; not in test)
 	cargo bench -p gridmatch-core --bench clearing_criterion --bench book_criterion

@@ -166,11 +166,10 @@ class EpochManager:
         record = self.journal.epoch(epoch)
         if record is None or record.state != EpochState.OPEN:
             raise EpochClosed(f"epoch {epoch} is not open", field="epoch", value=epoch)
-        mine = self.journal.orders(epoch, trader)
-        if len(mine) >= self.market.order_limit:
-            raise OrderLimit(
-                f"participant {trader} has {len(mine)} orders in epoch {epoch}", field="order_limit", value=trader
-            )
+        placed = self.journal.count_orders(epoch, trader)
+        if placed >= self.market.order_limit:
+            message = f"participant {trader} has {placed} orders in epoch {epoch}"
+            raise OrderLimit(message, field="order_limit", value=trader)
         self._check_funds(trader, side, qty, price)
         order = OrderRecord(self.journal.next_order_id(), epoch, trader, side, price, qty, 0, rollover, None, None)
         self.journal.add_order(order)

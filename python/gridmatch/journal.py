@@ -1,7 +1,8 @@
 """The journal: everything the epoch engine must not lose, written before it is acknowledged.
 
-SQLite (WAL, synchronous=FULL) is the journal. Each public method that changes something runs
-in one transaction: it is either wholly on disk or not at all.
+SQLite (WAL, synchronous=FULL) is the embedded default; a `postgresql://` URL uses PostgreSQL
+through psycopg 3. One SQL text serves both. Each public method that changes something runs in
+one transaction: it is either wholly on disk or not at all.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ CREATE TABLE IF NOT EXISTS batches (
     state TEXT NOT NULL, UNIQUE (epoch, idx));
 CREATE TABLE IF NOT EXISTS attempts (
     signature TEXT PRIMARY KEY, seq BIGINT NOT NULL, batch TEXT NOT NULL, blockhash TEXT NOT NULL,
-    last_valid BIGINT, raw BLOB NOT NULL, state TEXT NOT NULL);
+    last_valid BIGINT, raw BYTES NOT NULL, state TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS log (
     seq BIGINT PRIMARY KEY, epoch BIGINT NOT NULL, at TEXT NOT NULL, kind TEXT NOT NULL, detail TEXT NOT NULL);
 """
@@ -100,23 +101,36 @@ class Attempt:
 class Journal:
     """The SQLite journal (`path` may be ":memory:", which survives nothing)."""
 
+    #: How each database spells a parameter and a byte string.
+    placeholder = "?"
+    bytes_type = "BLOB"
+    #: Takes the write lock at once, so two writers never interleave a transaction.
+    begin = "BEGIN IMMEDIATE"
+
     def __init__(self, path: str) -> None:
         self._lock = threading.RLock()
         self._conn: Any = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=FULL")
-        self._conn.executescript(SCHEMA)
+        self._create()
         self._depth = 0
+
+    def _create(self) -> None:
+        for statement in filter(None, (s.strip() for s in SCHEMA.split(";"))):
+            self._conn.execute(statement.replace("BYTES", self.bytes_type))
 
     # -- plumbing -------------------------------------------------------------------------
 
+    def _sql(self, text: str) -> str:
+        return text.replace("?", self.placeholder)
+
     def _rows(self, text: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
-            return list(self._conn.execute(text, tuple(params)).fetchall())
+            return list(self._conn.execute(self._sql(text), tuple(params)).fetchall())
 
     def _run(self, text: str, params: Sequence[Any] = ()) -> None:
         with self._lock:
-            self._conn.execute(text, tuple(params))
+            self._conn.execute(self._sql(text), tuple(params))
 
     def _next(self, table: str) -> int:
         return int(self._rows(f"SELECT COALESCE(MAX(seq), 0) + 1 FROM {table}")[0][0])
@@ -132,7 +146,7 @@ class Journal:
                 finally:
                     self._depth -= 1
                 return
-            self._conn.execute("BEGIN IMMEDIATE")
+            self._conn.execute(self.begin)
             self._depth = 1
             try:
                 yield
@@ -254,6 +268,9 @@ class Journal:
         rows = self._rows(f"{self._ORDERS} WHERE trader = ? AND epoch = ? ORDER BY id", (trader, epoch))
         return [self._order(r) for r in rows]
 
+    def count_orders(self, epoch: int, trader: int) -> int:
+        return int(self._rows("SELECT COUNT(*) FROM orders WHERE trader = ? AND epoch = ?", (trader, epoch))[0][0])
+
     def all_orders(self) -> list[OrderRecord]:
         return [self._order(r) for r in self._rows(f"{self._ORDERS} ORDER BY id")]
 
@@ -326,16 +343,44 @@ class Journal:
             self._run("UPDATE batches SET state = ? WHERE id = ?", (state, batch_id))
 
 
+class PostgresJournal(Journal):
+    """The journal in PostgreSQL (psycopg 3), for services that run one."""
+
+    placeholder = "%s"
+    bytes_type = "BYTEA"
+    begin = "BEGIN ISOLATION LEVEL SERIALIZABLE"
+
+    def __init__(self, url: str) -> None:
+        import psycopg
+
+        self._lock = threading.RLock()
+        self._conn = psycopg.connect(url, autocommit=True)
+        self._create()
+        self._depth = 0
+
+
 def open_journal(url: str | Journal) -> Journal:
-    """A journal from a URL: "sqlite:///path", a plain file path or ":memory:"; a `Journal` is
-    returned as it is."""
+    """A journal from a URL: "postgresql://...", "sqlite:///path", a plain file path or
+    ":memory:"; a `Journal` is returned as it is."""
     if isinstance(url, Journal):
         return url
+    if url.startswith(("postgresql://", "postgres://")):
+        return PostgresJournal(url)
     if url.startswith("sqlite:///"):
         return Journal(url.removeprefix("sqlite:///") or ":memory:")
     if "://" in url:
-        raise JournalError(f"journal URL {url!r}: expected a path or sqlite:///path", field="journal", value=url)
+        message = f"journal URL {url!r}: expected postgresql://..., sqlite:///path or a path"
+        raise JournalError(message, field="journal", value=url)
     return Journal(url)
 
 
-__all__ = ["Attempt", "BatchRecord", "EpochRecord", "Journal", "JournalError", "OrderRecord", "open_journal"]
+__all__ = [
+    "Attempt",
+    "BatchRecord",
+    "EpochRecord",
+    "Journal",
+    "JournalError",
+    "OrderRecord",
+    "PostgresJournal",
+    "open_journal",
+]
