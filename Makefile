@@ -48,6 +48,8 @@ bench: build ## criterion, pytest-benchmark and memory figures for bench/RESULTS
 		--benchmark-json=.benchmarks/book.json
 	$(PY) bench/book_engines.py --report .benchmarks/book.json
 	$(PY) bench/book_latency.py
+	$(PY) -m pytest bench/test_bench_settlement.py -q --benchmark-only --benchmark-columns=min,median,max,rounds \
+		--benchmark-json=.benchmarks/settlement.json
 
 fuzz: build ## the long hunts: hypothesis 'thorough', 100k proptest cases, 100 crash scenarios
 	PROPTEST_CASES=100000 cargo test -p gridmatch-core --release --test properties --test money_properties
