@@ -55,7 +55,6 @@ from .orders import SELL
 from .units import LOTS_PER_KWH, TICKS_PER_CT
 
 if TYPE_CHECKING:
-
     from gridmatch.chain import LiteSVMChain
     from gridmatch.chain.settler import ChainSettler
     from gridmatch.chain.venue import Venue
