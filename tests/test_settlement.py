@@ -63,3 +63,23 @@ def test_batches_are_deterministic_and_keep_every_transfer(fills, size):
     assert all(len(b.transfers) <= size for b in first)
     assert len({b.id for b in first}) == len(first)
     assert all(b.memo.endswith(b.id) for b in first)
+
+
+@given(st.lists(st.integers(1, 50), max_size=200), st.integers(1, 300))
+def test_batches_are_the_longest_runs_that_fit(amounts, cap):
+    """Against a plain greedy under a monotone limit (the amounts a batch may carry), including
+    transfers too large to fit anywhere, which go alone."""
+    market = Market()
+    planned = [Transfer(GRID, 1, 2, a) for a in amounts]
+
+    def fits(group):
+        return sum(t.amount for t in group) <= cap
+
+    greedy: list[list[Transfer]] = []
+    for t in planned:
+        if greedy and fits([*greedy[-1], t]):
+            greedy[-1].append(t)
+        else:
+            greedy.append([t])
+    packed = settlement.batches(market, 201606211200, planned, fits)
+    assert [list(b.transfers) for b in packed] == greedy

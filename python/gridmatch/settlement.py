@@ -138,13 +138,30 @@ def batch_id(market: Market, epoch: int, idx: int, transfers: Sequence[Transfer]
 def batches(
     market: Market, epoch: int, planned: Sequence[Transfer], fits: Callable[[Sequence[Transfer]], bool]
 ) -> list[Batch]:
-    """Packs transfers in order into as few batches as `fits` (one transaction's limits) lets."""
-    groups: list[list[Transfer]] = []
-    for transfer in planned:
-        if groups and fits([*groups[-1], transfer]):
-            groups[-1].append(transfer)
-        else:
-            groups.append([transfer])
+    """Packs transfers in order into as few batches as `fits` (one transaction's limits) lets:
+    each batch is the longest run that fits (a transfer that fits nowhere goes alone).
+
+    `fits` is monotone (a longer run never fits where a shorter one does not), so each run is
+    found by doubling and then halving its length: a dozen checks a batch, not one a transfer.
+    """
+    groups: list[Sequence[Transfer]] = []
+    start, n = 0, len(planned)
+    while start < n:
+        good, bad = 1, None  # a run of `good` fits (or is a lone transfer); one of `bad` does not
+        while bad is None and start + good < n:
+            probe = min(2 * good, n - start)
+            if fits(planned[start : start + probe]):
+                good = probe
+            else:
+                bad = probe
+        while bad is not None and bad - good > 1:
+            middle = (good + bad) // 2
+            if fits(planned[start : start + middle]):
+                good = middle
+            else:
+                bad = middle
+        groups.append(planned[start : start + good])
+        start += good
     return [Batch(batch_id(market, epoch, i, g), epoch, i, tuple(g)) for i, g in enumerate(groups)]
 
 
