@@ -136,3 +136,18 @@ def test_a_revoked_approval_fails_settlement_until_restored():
     manager.step(T0 + 905)
     assert manager.state(E0) == EpochState.SETTLED
     assert moved_exactly_once(venue, manager, before)
+
+
+def test_the_hand_built_transfer_is_the_token_programs_own():
+    from solders.pubkey import Pubkey
+    from spl.token import instructions as token_ix
+    from spl.token.constants import TOKEN_PROGRAM_ID
+
+    from gridmatch.chain.spl import transfer_checked_ix
+
+    source, mint, dest, owner = (Pubkey.new_unique() for _ in range(4))
+    for amount, decimals in [(1, 0), (2**64 - 1, 9), (123_456_789, 6)]:
+        reference = token_ix.TransferCheckedParams(
+            program_id=TOKEN_PROGRAM_ID, source=source, mint=mint, dest=dest, owner=owner, amount=amount, decimals=decimals
+        )
+        assert transfer_checked_ix(source, mint, dest, amount, decimals, owner) == token_ix.transfer_checked(reference)

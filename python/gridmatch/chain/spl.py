@@ -16,7 +16,7 @@ import struct
 from dataclasses import dataclass
 
 from solders.compute_budget import set_compute_unit_limit
-from solders.instruction import Instruction
+from solders.instruction import AccountMeta, Instruction
 from solders.pubkey import Pubkey
 from solders.system_program import CreateAccountParams, create_account
 from spl.memo.constants import MEMO_PROGRAM_ID
@@ -68,16 +68,19 @@ def transfer_checked_ix(
     """Moves `amount` base units of `mint` from token account `source` to token account `dest`,
     signed by `delegate` (the owner of `source` or its approved delegate; settlement passes the
     chain's authority). The token program checks `mint` and `decimals` against `source`."""
-    params = token_ix.TransferCheckedParams(
-        program_id=TOKEN_PROGRAM_ID,
-        source=source,
-        mint=mint,
-        dest=dest,
-        owner=delegate,
-        amount=check_amount(amount),
-        decimals=_check_decimals(decimals),
-    )
-    return token_ix.transfer_checked(params)
+    # Built by hand, not through spl.token's construct layouts (15 times slower): settlement
+    # builds one per transfer. SPL Token instruction 12, TransferChecked: amount u64 LE, decimals u8.
+    data = _TRANSFER_CHECKED.pack(12, check_amount(amount), _check_decimals(decimals))
+    accounts = [
+        AccountMeta(source, is_signer=False, is_writable=True),
+        AccountMeta(mint, is_signer=False, is_writable=False),
+        AccountMeta(dest, is_signer=False, is_writable=True),
+        AccountMeta(delegate, is_signer=True, is_writable=False),
+    ]
+    return Instruction(TOKEN_PROGRAM_ID, data, accounts)
+
+
+_TRANSFER_CHECKED = struct.Struct("<BQB")
 
 
 def approve_ix(account: Pubkey, delegate: Pubkey, owner: Pubkey, amount: int) -> Instruction:
