@@ -147,7 +147,8 @@ def test_the_hand_built_transfer_is_the_token_programs_own():
 
     source, mint, dest, owner = (Pubkey.new_unique() for _ in range(4))
     for amount, decimals in [(1, 0), (2**64 - 1, 9), (123_456_789, 6)]:
+        accounts = {"source": source, "mint": mint, "dest": dest, "owner": owner}
         reference = token_ix.TransferCheckedParams(
-            program_id=TOKEN_PROGRAM_ID, source=source, mint=mint, dest=dest, owner=owner, amount=amount, decimals=decimals
+            program_id=TOKEN_PROGRAM_ID, amount=amount, decimals=decimals, **accounts
         )
         assert transfer_checked_ix(source, mint, dest, amount, decimals, owner) == token_ix.transfer_checked(reference)
