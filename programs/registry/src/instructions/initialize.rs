@@ -1,0 +1,40 @@
+//! `initialize()`: creates the one `Registry` account, with the signer as its authority.
+//!
+//! Accounts: `registry` (mut, PDA `["registry"]`), `authority` (mut, signer, pays the rent),
+//! `system_program`.
+
+use crate::state::{Registry, REGISTRY_SEED};
+use pinocchio::{cpi::Seed, AccountView, Address, ProgramResult};
+use program_support::accounts;
+use program_support::anchor::{instruction_discriminator, ErrorCode};
+use program_support::borsh::Reader;
+use program_support::sys::log;
+
+pub const DISCRIMINATOR: [u8; 8] = instruction_discriminator("initialize");
+
+pub fn process(program_id: &Address, accounts: &mut [AccountView], args: &[u8]) -> ProgramResult {
+    log("Instruction: Initialize");
+    let [registry, authority, system_program, ..] = accounts else {
+        return Err(ErrorCode::AccountNotEnoughKeys.into());
+    };
+    Reader::new(args).finish()?;
+
+    accounts::writable(registry)?;
+    accounts::signer(authority)?;
+    accounts::writable(authority)?;
+    accounts::system_program(system_program)?;
+    accounts::uninitialized(registry, program_id)?;
+    let bump = accounts::find_pda(registry, &[REGISTRY_SEED], program_id)?;
+
+    let bump_seed = [bump];
+    accounts::create_pda(
+        authority,
+        registry,
+        Registry::LEN,
+        program_id,
+        &[Seed::from(REGISTRY_SEED), Seed::from(&bump_seed)],
+    )?;
+    let mut data = registry.try_borrow_mut()?;
+    Registry::write(&mut data, authority.address(), 0, bump);
+    Ok(())
+}
