@@ -41,7 +41,8 @@ started=$SECONDS
 # --- 1. Debian's rustc with core/alloc for bpfel-unknown-none ------------------------------
 missing=()
 for package in "${DEB_PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
+    status=$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null || true)
+    [[ $status == "install ok installed" ]] || missing+=("$package")
 done
 if ((${#missing[@]})); then
     say "installing Debian packages: ${missing[*]}"
@@ -51,10 +52,11 @@ if ((${#missing[@]})); then
         as_root=(sudo)
     fi
     "${as_root[@]}" apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-if ! "$RUSTC" -vV | grep -q "^LLVM version: $LLVM_MAJOR\."; then
-    say "$RUSTC is not on LLVM $LLVM_MAJOR:"; "$RUSTC" -vV >&2
+rustc_version=$("$RUSTC" -vV)
+if ! grep -q "^LLVM version: $LLVM_MAJOR\." <<<"$rustc_version"; then
+    say "$RUSTC is not on LLVM $LLVM_MAJOR:"; echo "$rustc_version" >&2
     say "sbpf-linker below is built for LLVM $LLVM_MAJOR: update LLVM_MAJOR and programs/README.md together"
     exit 1
 fi
