@@ -8,7 +8,7 @@ export PATH := $(abspath $(VENV))/bin:$(HOME)/.cargo/bin:$(PATH)
 HYPOTHESIS_PROFILE ?= ci
 export HYPOTHESIS_PROFILE
 
-.PHONY: help demo test test-rust test-python build bench fuzz lint clean postgres
+.PHONY: help demo test test-rust test-python test-programs programs build bench fuzz lint clean postgres
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -25,14 +25,20 @@ build: $(STAMP) ## build the extension in release mode into .venv
 demo: build ## run a simulated day of a campus market on the embedded defaults
 	$(PY) -m gridmatch demo
 
-test: test-rust test-python ## every test: Rust (with the no_std build) and Python
+test: test-rust test-programs test-python ## every test: Rust (with the no_std build), the on-chain programs, Python
 
 test-rust: $(STAMP)
 	cargo test --workspace --exclude gridmatch-python
 	cargo build -p gridmatch-core --no-default-features
 
-test-python: build postgres
+test-python: build postgres programs
 	$(PY) -m pytest -q
+
+programs: ## build every on-chain program to SBF (installs Debian's rustc-web and sbpf-linker when missing)
+	scripts/build-programs.sh
+
+test-programs: # the programs' host-side unit tests (builds the programs first)
+	scripts/build-programs.sh --test
 
 postgres: # the journal's tests start a throwaway PostgreSQL server: install one if missing
 	@command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
@@ -64,6 +70,6 @@ lint: build ## clippy -D warnings, ruff, mypy, stubtest
 	$(VENV)/bin/mypy
 	$(PY) -m mypy.stubtest gridmatch._core
 
-clean: ## remove build products and the virtual environment
+clean: ## remove build products, the programs' tools and the virtual environment
 	cargo clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) programs/target programs/.tools
