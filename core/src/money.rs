@@ -32,25 +32,73 @@ pub enum FeePayer {
 
 /// Payment base units of `qty` lots at `price` ticks. Exact: `u64 * i64` always fits in `i128`.
 pub const fn notional(qty: u64, price: i64) -> i128 {
-    qty as i128 * price as i128
+    // |qty * price| < 2^64 * 2^63 = 2^127: the magnitude fits i128.
+    let magnitude = wide::mul(qty, price.unsigned_abs()) as i128;
+    if price < 0 {
+        -magnitude
+    } else {
+        magnitude
+    }
 }
 
 /// `value * num / den`, rounded, for `num <= den`; never overflows because the quotient is
 /// split before multiplying.
-fn scale(value: u128, num: u128, den: u128, rounding: Rounding) -> u128 {
+fn scale(value: u128, num: u32, den: u32, rounding: Rounding) -> u128 {
     debug_assert!(num <= den && den > 0);
-    let (q, r) = (value / den, value % den);
-    let exact = q * num + r * num / den;
-    let rem = r * num % den;
+    let (q, r) = wide::div(value, den);
+    // q * num <= value; r * num < den * num < 2^64.
+    let part = r as u64 * num as u64;
+    let exact = wide::mul_small(q, num) + (part / den as u64) as u128;
+    let rem = part % den as u64;
     let up = match rounding {
         Rounding::Down => false,
         Rounding::Up => rem > 0,
         Rounding::HalfEven => {
             let twice = rem * 2;
-            twice > den || (twice == den && exact % 2 == 1)
+            twice > den as u64 || (twice == den as u64 && exact & 1 == 1)
         }
     };
     exact + up as u128
+}
+
+/// 128-bit products and quotients from 64-bit operations only: the SBF target of on-chain
+/// programs cannot lower a 128-bit multiply or divide, and these are the money functions the
+/// trading program shares. Shifts of 128-bit values are by constants (variable ones become
+/// library calls there too).
+mod wide {
+    const LOW: u64 = 0xffff_ffff;
+
+    /// `a * b` by 32-bit halves.
+    pub const fn mul(a: u64, b: u64) -> u128 {
+        let (a_hi, a_lo, b_hi, b_lo) = (a >> 32, a & LOW, b >> 32, b & LOW);
+        let middle = (a_hi * b_lo) as u128 + (a_lo * b_hi) as u128;
+        (((a_hi * b_hi) as u128) << 64) + (middle << 32) + (a_lo * b_lo) as u128
+    }
+
+    /// `a * b` for a product the caller knows fits in u128.
+    pub const fn mul_small(a: u128, b: u32) -> u128 {
+        mul(a as u64, b as u64) + (mul((a >> 64) as u64, b as u64) << 64)
+    }
+
+    /// `(a / d, a % d)` by dividing 32-bit limbs from the top: each step divides a u64.
+    pub const fn div(a: u128, d: u32) -> (u128, u32) {
+        let d = d as u64;
+        let limbs = [(a >> 96) as u64 & LOW, (a >> 64) as u64 & LOW, (a >> 32) as u64 & LOW, a as u64 & LOW];
+        let mut quotient = [0u64; 4];
+        let mut rem = 0u64;
+        let mut i = 0;
+        while i < 4 {
+            let current = (rem << 32) | limbs[i];
+            quotient[i] = current / d;
+            rem = current % d;
+            i += 1;
+        }
+        let q = ((quotient[0] as u128) << 96)
+            | ((quotient[1] as u128) << 64)
+            | ((quotient[2] as u128) << 32)
+            | quotient[3] as u128;
+        (q, rem as u32)
+    }
 }
 
 /// The fee on a trade of `notional` base units: `|notional| * bps / 10_000`, rounded once.
@@ -190,6 +238,30 @@ pub(crate) fn largest_remainder(total: u64, weights: &[u64], sum: u128) -> Vec<u
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wide_arithmetic_is_the_native_one() {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for round in 0..20_000 {
+            let (a, b) = if round % 4 == 0 { (u64::MAX - next() % 3, u64::MAX - next() % 3) } else { (next(), next()) };
+            assert_eq!(wide::mul(a, b), a as u128 * b as u128);
+            let big = ((next() as u128) << 64 | next() as u128) >> (next() % 2);
+            let d = (next() as u32).max(1) >> (next() % 31);
+            let d = d.max(1);
+            assert_eq!(wide::div(big, d), (big / d as u128, (big % d as u128) as u32));
+            let small = big >> 40;
+            let m = (next() % 1_000_001) as u32;
+            assert_eq!(wide::mul_small(small, m), small * m as u128);
+        }
+        assert_eq!(wide::div(u128::MAX, 1), (u128::MAX, 0));
+        assert_eq!(wide::div(u128::MAX, u32::MAX), (u128::MAX / u32::MAX as u128, 0));
+    }
 
     #[test]
     fn notional_is_exact_at_the_extremes() {
