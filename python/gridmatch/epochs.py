@@ -33,7 +33,7 @@ from gridmatch.journal import Attempt, BatchRecord, Journal, OrderRecord, open_j
 from gridmatch.market import Market
 from gridmatch.orders import ORDER_DTYPE
 from gridmatch.participants import NotPermitted, Participant
-from gridmatch.settlement import Batch, FillRow, Transfer, TxStatus
+from gridmatch.settlement import GRID, PAYMENT, Batch, FillRow, Transfer, TxStatus
 
 _I63 = 2**63 - 1
 
@@ -171,8 +171,9 @@ class EpochManager:
             message = f"participant {trader} has {placed} orders in epoch {epoch}"
             raise OrderLimit(message, field="order_limit", value=trader)
         self._check_funds(trader, side, qty, price)
-        order = OrderRecord(self.journal.next_order_id(), epoch, trader, side, price, qty, 0, rollover, None, None)
-        self.journal.add_order(order)
+        with self.journal.transaction():  # the id and the row together: no two orders share an id
+            order = OrderRecord(self.journal.next_order_id(), epoch, trader, side, price, qty, 0, rollover, None, None)
+            self.journal.add_order(order)
         return OrderAck(order.id, epoch, trader, side, qty, price)
 
     def _commitment(self, side: int, qty: int, price: int) -> tuple[int, int]:
@@ -187,18 +188,18 @@ class EpochManager:
         if self.funds is None:
             return
         grid, payment = self.funds.holdings(trader)
-        for epoch in self.journal.epochs():
-            if epoch.state in (EpochState.OPEN, EpochState.PENDING, EpochState.CLOSED):
-                for o in self.journal.orders(epoch.id, trader):
-                    g, p = self._commitment(o.side, o.qty, o.price)
-                    grid, payment = grid - g, payment - p
-            elif epoch.state in (EpochState.CLEARED, EpochState.FAILED):
-                for batch in self.journal.batches(epoch.id):
-                    if batch.state != "confirmed":
-                        for mint, source, _, amount in batch.transfers:
-                            if source == trader:
-                                grid -= amount if mint == "grid" else 0
-                                payment -= amount if mint == "payment" else 0
+        # Open orders commit their worst case; cleared trades not yet settled commit what they move.
+        for epoch in self.journal.epochs([EpochState.OPEN, EpochState.PENDING, EpochState.CLOSED]):
+            for o in self.journal.orders(epoch.id, trader):
+                g, p = self._commitment(o.side, o.qty, o.price)
+                grid, payment = grid - g, payment - p
+        for epoch in self.journal.epochs([EpochState.CLEARED, EpochState.FAILED]):
+            for batch in self.journal.batches(epoch.id):
+                if batch.state != "confirmed":
+                    for mint, source, _, amount in batch.transfers:
+                        if source == trader:
+                            grid -= amount if mint == GRID else 0
+                            payment -= amount if mint == PAYMENT else 0
         need_grid, need_payment = self._commitment(side, qty, price)
         if need_grid > grid or need_payment > payment:
             message = (

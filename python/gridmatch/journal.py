@@ -27,6 +27,7 @@ CREATE TABLE IF NOT EXISTS participants (
 CREATE TABLE IF NOT EXISTS epochs (
     id BIGINT PRIMARY KEY, state TEXT NOT NULL, attempts INTEGER NOT NULL, price BIGINT, volume BIGINT,
     detail TEXT);
+CREATE INDEX IF NOT EXISTS epochs_by_state ON epochs (state, id);
 CREATE TABLE IF NOT EXISTS orders (
     id BIGINT PRIMARY KEY, epoch BIGINT NOT NULL, trader BIGINT NOT NULL, side INTEGER NOT NULL,
     price BIGINT NOT NULL, qty BIGINT NOT NULL, kind INTEGER NOT NULL, rollover INTEGER NOT NULL,
@@ -228,8 +229,13 @@ class Journal:
         return self._epoch(rows[0]) if rows else None
 
     def epochs(self, states: Sequence[str] | None = None) -> list[EpochRecord]:
-        found = [self._epoch(r) for r in self._rows(f"{self._EPOCHS} ORDER BY id")]
-        return [e for e in found if states is None or e.state in states]
+        """Epochs in id order (only those in `states`, when given: found by index, so a market's
+        long history does not slow the epochs still in play)."""
+        if states is None:
+            return [self._epoch(r) for r in self._rows(f"{self._EPOCHS} ORDER BY id")]
+        marks = ", ".join("?" * len(states))
+        rows = self._rows(f"{self._EPOCHS} WHERE state IN ({marks}) ORDER BY id", [str(s) for s in states])
+        return [self._epoch(r) for r in rows]
 
     def log(self, epoch: int, kind: str, detail: dict[str, Any]) -> None:
         at = dt.datetime.now(dt.UTC).isoformat()
