@@ -5,6 +5,9 @@
 //! - [`borsh`]: reading instruction arguments and writing account fields at fixed offsets.
 //! - [`accounts`]: the account checks Anchor's `#[derive(Accounts)]` would make, with Anchor's
 //!   error numbers, and creation of program-derived accounts by CPI into the System program.
+//! - [`governance`]: the governance config's layout and checks (the shared contract), for the
+//!   programs that honour its pause or take its authorities.
+//! - [`token`]: the SPL Token program's id, mint and token account layouts, and its `*Checked` CPIs.
 //! - [`sys`]: syscalls that pinocchio reaches only on `target_os = "solana"`: on
 //!   `bpfel-unknown-none` (`target_os = "none"`) its `Clock::get()`/`Rent::get()` return zeroes
 //!   and `pinocchio-log` prints nothing, so the programs use these instead; and the
@@ -14,7 +17,9 @@
 pub mod accounts;
 pub mod anchor;
 pub mod borsh;
+pub mod governance;
 pub mod math;
 pub mod sys;
+pub mod token;
 
 pub use pinocchio;

@@ -1,0 +1,26 @@
+//! `remove_authority(old_authority: Pubkey)`: an authority removes `old_authority` (possibly
+//! itself), never the last one.
+//!
+//! Accounts: `config` (mut), `authority` (signer, a governance authority).
+
+use super::authorised;
+use crate::state;
+use pinocchio::{AccountView, Address, ProgramResult};
+use program_support::anchor::{instruction_discriminator, ErrorCode};
+use program_support::borsh::Reader;
+use program_support::sys::log;
+
+pub const DISCRIMINATOR: [u8; 8] = instruction_discriminator("remove_authority");
+
+pub fn process(program_id: &Address, accounts: &mut [AccountView], args: &[u8]) -> ProgramResult {
+    log("Instruction: RemoveAuthority");
+    let [config, authority, ..] = accounts else {
+        return Err(ErrorCode::AccountNotEnoughKeys.into());
+    };
+    let mut args = Reader::new(args);
+    let old_authority = args.address()?;
+    args.finish()?;
+
+    authorised(program_id, config, authority)?;
+    state::remove_authority(&mut config.try_borrow_mut()?, &old_authority)
+}
