@@ -118,6 +118,28 @@ pub fn log_u64(a: u64, b: u64, c: u64, d: u64, e: u64) {
     let _ = (a, b, c, d, e);
 }
 
+/// `sha256(parts[0] || parts[1] || ...)` (syscall `sol_sha256`: 85 compute units, plus half a
+/// unit a byte beyond the first, per part). Off the BPF target (host unit tests) the same digest
+/// in software.
+#[inline(always)]
+pub fn sha256(parts: &[&[u8]]) -> [u8; 32] {
+    #[cfg(target_arch = "bpf")]
+    {
+        let mut digest = [0u8; 32];
+        // `&[u8]` is (pointer, length) on SBF: the `SolBytes` array the syscall reads.
+        unsafe { syscalls::sol_sha256(parts.as_ptr() as *const u8, parts.len() as u64, digest.as_mut_ptr()) };
+        digest
+    }
+    #[cfg(not(target_arch = "bpf"))]
+    {
+        let mut hasher = sha2_const_stable::Sha256::new();
+        for part in parts {
+            hasher = hasher.update(part);
+        }
+        hasher.finalize()
+    }
+}
+
 /// The C memory functions LLVM emits calls to (copies of unknown or large size), mapped to the
 /// runtime's `sol_mem*` syscalls, which cost far less than byte loops in BPF.
 #[cfg(target_arch = "bpf")]
@@ -158,6 +180,17 @@ mod mem {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sha256_of_parts_is_the_digest_of_their_concatenation() {
+        // sha256("abc"), FIPS 180-2 appendix B.1
+        let abc = [
+            0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40, 0xde, 0x5d, 0xae, 0x22, 0x23, 0xb0, 0x03,
+            0x61, 0xa3, 0x96, 0x17, 0x7a, 0x9c, 0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad,
+        ];
+        assert_eq!(sha256(&[b"abc"]), abc);
+        assert_eq!(sha256(&[b"a", b"", b"bc"]), abc);
+    }
 
     #[test]
     fn rent_exemption_matches_the_runtime_default() {
