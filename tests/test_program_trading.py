@@ -1,0 +1,844 @@
+"""The trading program (programs/trading) in LiteSVM, driven with anchorpy from its legacy IDL.
+
+Every instruction runs; every authorisation rule is refused *and changes no balance* (wrong
+signer, wrong account, suspended participant, paused market, replayed or forged fills, fills
+through a limit, at another price, or over an order's remainder); each mint's total over the
+vaults and every token account stays constant through placing, cancelling, settling and
+refunding; and random order sets, cleared off chain by the engine (`gridmatch.clear`) and settled
+on chain in batches, leave every balance where the engine's own fee arithmetic
+(`Market.split`) says, to the base unit.
+
+The registry program is loaded for real (participants are registered through it); the governance
+config is written straight into LiteSVM with the shared contract's bytes, so that the pause is
+tested without depending on the governance program's build.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import struct
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from anchorpy import Context, Idl, Program, Provider, Wallet
+from anchorpy.error import ProgramError
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from solana.rpc.async_api import AsyncClient
+from solders.account import Account
+from solders.address_lookup_table_account import AddressLookupTableAccount
+from solders.compute_budget import set_compute_unit_limit
+from solders.hash import Hash
+from solders.instruction import AccountMeta, Instruction
+from solders.keypair import Keypair
+from solders.litesvm import LiteSVM
+from solders.message import Message, MessageV0
+from solders.pubkey import Pubkey
+from solders.system_program import ID as SYSTEM_PROGRAM_ID
+from solders.transaction import Transaction, VersionedTransaction
+from solders.transaction_metadata import FailedTransactionMetadata, TransactionMetadata
+
+import gridmatch as gm
+from gridmatch import _core
+from gridmatch.chain.spl import TOKEN_PROGRAM_ID, associated_token_address
+from gridmatch.market import Market
+
+ROOT = Path(__file__).resolve().parent.parent
+PROGRAMS = ROOT / "programs"
+DEPLOY = PROGRAMS / "target" / "deploy"
+IDL_JSON = PROGRAMS / "trading" / "idl.json"
+REGISTRY_IDL_JSON = PROGRAMS / "registry" / "idl.json"
+BUILD_COMMAND = "make programs   (that is: scripts/build-programs.sh)"
+
+GOVERNANCE_ID = Pubkey.from_string("3sp7yVqsdnh4urn8WFLurR2uAkzzWygeGuBHaD88HN4m")
+GOVERNANCE_CONFIG = Pubkey.find_program_address([b"governance"], GOVERNANCE_ID)[0]
+MAX_TX_BYTES = 1232
+MAX_TX_ACCOUNTS = 64
+MAX_UNITS = 1_400_000
+ZERO_HASH = bytes(32)
+FEE_PAYERS = ("buyer", "seller", "split")
+ROUNDINGS = ("down", "up", "half_even")
+
+
+def _program_bytes(name: str, crates: Sequence[str]) -> bytes:
+    """The built program, refusing a missing or stale one with the command that builds it."""
+    so = DEPLOY / f"{name}.so"
+    if not so.exists():
+        pytest.fail(f"{so.relative_to(ROOT)} is missing: build it with `{BUILD_COMMAND}`", pytrace=False)
+    sources = [PROGRAMS / ".cargo" / "config.toml", *(ROOT / "core" / "src").glob("**/*.rs")]
+    for crate in crates:
+        sources += [*(PROGRAMS / crate).glob("src/**/*.rs"), PROGRAMS / crate / "Cargo.toml"]
+    newer = [p for p in sources if p.stat().st_mtime > so.stat().st_mtime]
+    if newer:
+        names = ", ".join(str(p.relative_to(ROOT)) for p in newer[:3])
+        pytest.fail(f"{so.relative_to(ROOT)} is older than {names}: rebuild with `{BUILD_COMMAND}`", pytrace=False)
+    return so.read_bytes()
+
+
+_BYTES: dict[str, bytes] = {}
+
+
+def _cached(name: str, crates: Sequence[str]) -> bytes:
+    if name not in _BYTES:
+        _BYTES[name] = _program_bytes(name, crates)
+    return _BYTES[name]
+
+
+def _sighash(namespace: str, name: str) -> bytes:
+    return hashlib.sha256(f"{namespace}:{name}".encode()).digest()[:8]
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+# --- raw account bytes -------------------------------------------------------------------------
+
+
+def mint_data(decimals: int) -> bytes:
+    """An SPL mint (82 bytes) without a mint authority: balances are written directly."""
+    return struct.pack("<I32sQBB", 0, bytes(32), 0, decimals, 1) + bytes(36)
+
+
+def token_account_data(mint: Pubkey, owner: Pubkey, amount: int) -> bytes:
+    """An initialised SPL token account (165 bytes) holding `amount`."""
+    return bytes(mint) + bytes(owner) + struct.pack("<Q", amount) + bytes(36) + b"\x01" + bytes(12 + 8 + 36)
+
+
+def governance_data(authority: Pubkey, *, paused: bool, fee_bps: int = 0) -> bytes:
+    """The shared contract's `GovernanceConfig` (140 bytes)."""
+    bump = Pubkey.find_program_address([b"governance"], GOVERNANCE_ID)[1]
+    return _sighash("account", "GovernanceConfig") + bytes(authority) + bytes(96) + struct.pack("<BHB", paused, fee_bps, bump)
+
+
+# --- the fills' hash chain ---------------------------------------------------------------------
+
+
+def fill_record(buy_id: int, sell_id: int, qty: int, price: int) -> bytes:
+    return struct.pack("<QQQq", buy_id, sell_id, qty, price)
+
+
+def chain_heads(records: Sequence[bytes]) -> list[bytes]:
+    """`heads[i]` is the head of the chain from fill i on: `heads[n]` is all zeroes,
+    `heads[i] = sha256(records[i] || heads[i + 1])`; `heads[0]` is what the operator posts."""
+    heads = [ZERO_HASH]
+    for record in reversed(records):
+        heads.append(hashlib.sha256(record + heads[-1]).digest())
+    heads.reverse()
+    return heads
+
+
+# --- the chain ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Sent:
+    """What a transaction did: its error (None on success), Anchor error code, logs and units."""
+
+    err: Any
+    code: int | None
+    logs: list[str]
+    units: int
+    size: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.err is None
+
+
+@dataclass
+class Trader:
+    keypair: Keypair
+    grid: Pubkey
+    payment: Pubkey
+    participant: Pubkey
+
+    @property
+    def key(self) -> Pubkey:
+        return self.keypair.pubkey()
+
+
+@dataclass
+class Placed:
+    """An order on chain: its address and what it was placed with."""
+
+    address: Pubkey
+    order_id: int
+    trader: Trader
+    side: str
+    price: int
+    qty: int
+
+
+@dataclass
+class FillRef:
+    """A fill as settlement takes it: both orders, the quantity and price."""
+
+    bid: Placed
+    ask: Placed
+    qty: int
+    price: int
+
+    @property
+    def record(self) -> bytes:
+        return fill_record(self.bid.order_id, self.ask.order_id, self.qty, self.price)
+
+
+@dataclass
+class Chain:
+    """LiteSVM with the registry and trading programs, two mints, a registry with its authority,
+    the governance config, and one initialised market."""
+
+    lot: int = 10**6
+    tick: int = 100
+    fee_bps: int = 100
+    fee_payer: str = "buyer"
+    fee_rounding: str = "up"
+    grid_decimals: int = 9
+    payment_decimals: int = 6
+    market_id: int = 1
+    paused: bool = False
+    initialize: bool = True
+    traders: list[Trader] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        raw = json.loads(IDL_JSON.read_text())
+        self.idl = Idl.from_json(IDL_JSON.read_text())
+        self.program_id = Pubkey.from_string(raw["metadata"]["address"])
+        registry_raw = json.loads(REGISTRY_IDL_JSON.read_text())
+        self.registry_id = Pubkey.from_string(registry_raw["metadata"]["address"])
+        self.svm = LiteSVM()
+        self.svm.add_program(self.program_id, _cached("trading", ("trading", "support")))
+        self.svm.add_program(self.registry_id, _cached("registry", ("registry", "support")))
+        self.authority = Keypair()
+        self.operator = Keypair()
+        for keypair in (self.authority, self.operator):
+            self.svm.airdrop(keypair.pubkey(), 1_000 * 10**9)
+        provider = Provider(AsyncClient("http://127.0.0.1:9"), Wallet(self.authority))
+        self.program = Program(self.idl, self.program_id, provider)
+        self.registry = Program(Idl.from_json(REGISTRY_IDL_JSON.read_text()), self.registry_id, provider)
+        self.idl_errors = {e.code: e.msg for e in self.idl.errors or []}
+        self.rent_token = self.svm.minimum_balance_for_rent_exemption(165)
+
+        self.grid_mint = self.new_mint(self.grid_decimals)
+        self.payment_mint = self.new_mint(self.payment_decimals)
+        self.treasury_owner = Keypair().pubkey()
+        self.treasury = self.new_token_account(self.payment_mint, self.treasury_owner, 0)
+        self.set_paused(self.paused)
+        registry_pda = Pubkey.find_program_address([b"registry"], self.registry_id)[0]
+        self.registry_account = registry_pda
+        ix = self.registry.instruction["initialize"](
+            ctx=Context(
+                accounts={
+                    "registry": registry_pda,
+                    "authority": self.authority.pubkey(),
+                    "system_program": SYSTEM_PROGRAM_ID,
+                }
+            )
+        )
+        assert self.send([ix], [self.authority]).ok
+
+        self.market = self.pda(b"market", struct.pack("<Q", self.market_id))
+        self.grid_vault = self.pda(b"vault", bytes(self.market), bytes(self.grid_mint))
+        self.payment_vault = self.pda(b"vault", bytes(self.market), bytes(self.payment_mint))
+        self.token_accounts: list[Pubkey] = [self.grid_vault, self.payment_vault, self.treasury]
+        if self.initialize:
+            sent = self.send([self.initialize_ix()], [self.authority])
+            assert sent.ok, sent.logs
+            self.initialize_units = sent.units
+
+    # -- plumbing ------------------------------------------------------------------------------
+
+    def pda(self, *seeds: bytes) -> Pubkey:
+        return Pubkey.find_program_address(list(seeds), self.program_id)[0]
+
+    def new_mint(self, decimals: int) -> Pubkey:
+        mint = Keypair().pubkey()
+        rent = self.svm.minimum_balance_for_rent_exemption(82)
+        self.svm.set_account(mint, Account(rent, mint_data(decimals), TOKEN_PROGRAM_ID))
+        return mint
+
+    def new_token_account(self, mint: Pubkey, owner: Pubkey, amount: int, address: Pubkey | None = None) -> Pubkey:
+        address = address or Keypair().pubkey()
+        self.svm.set_account(address, Account(self.rent_token, token_account_data(mint, owner, amount), TOKEN_PROGRAM_ID))
+        return address
+
+    def set_paused(self, paused: bool) -> None:
+        rent = self.svm.minimum_balance_for_rent_exemption(140)
+        data = governance_data(self.authority.pubkey(), paused=paused)
+        self.svm.set_account(GOVERNANCE_CONFIG, Account(rent, data, GOVERNANCE_ID))
+
+    def send(
+        self,
+        ixs: Sequence[Instruction],
+        signers: Sequence[Keypair],
+        *,
+        units: int | None = None,
+    ) -> Sent:
+        """Sends `ixs` signed by `signers` (the first pays the fee), with a fresh blockhash so
+        that a deliberate repeat is not refused as already processed."""
+        self.svm.expire_blockhash()
+        if units is not None:
+            ixs = [set_compute_unit_limit(units), *ixs]
+        tx = Transaction(list(signers), Message(list(ixs), signers[0].pubkey()), self.svm.latest_blockhash())
+        size = len(bytes(tx))
+        result = self.svm.send_transaction(tx)
+        if isinstance(result, TransactionMetadata):
+            return Sent(None, None, list(result.logs()), result.compute_units_consumed(), size)
+        assert isinstance(result, FailedTransactionMetadata)
+        meta = result.meta()
+        logs = list(meta.logs())
+        parsed = ProgramError.parse_tx_error(result.err(), self.idl_errors, self.program_id, logs)
+        return Sent(result.err(), parsed.code if parsed else None, logs, meta.compute_units_consumed(), size)
+
+    def ix(self, name: str, *args: Any, accounts: dict[str, Pubkey], remaining: Sequence[AccountMeta] = ()) -> Instruction:
+        ctx = Context(accounts=accounts, remaining_accounts=list(remaining))
+        return self.program.instruction[name](*args, ctx=ctx)
+
+    def enum(self, name: str, variant: str) -> Any:
+        return getattr(self.program.type[name], variant)()
+
+    def decode(self, address: Pubkey) -> Any:
+        account = self.svm.get_account(address)
+        assert account is not None, f"no account at {address}"
+        return self.program.coder.accounts.decode(bytes(account.data))
+
+    def closed(self, address: Pubkey) -> bool:
+        """No account at `address` (LiteSVM keeps a closed one as an empty System account)."""
+        account = self.svm.get_account(address)
+        return account is None or (account.lamports == 0 and not bytes(account.data) and account.owner == SYSTEM_PROGRAM_ID)
+
+    def balance(self, address: Pubkey) -> int:
+        account = self.svm.get_account(address)
+        return 0 if account is None else struct.unpack_from("<Q", bytes(account.data), 64)[0]
+
+    def balances(self) -> dict[Pubkey, int]:
+        return {a: self.balance(a) for a in self.token_accounts}
+
+    def totals(self) -> tuple[int, int]:
+        """Each mint's total over every token account the test knows (vaults included)."""
+        grid = payment = 0
+        for address in self.token_accounts:
+            account = self.svm.get_account(address)
+            if account is None:
+                continue
+            mint = Pubkey(bytes(account.data)[:32])
+            amount = struct.unpack_from("<Q", bytes(account.data), 64)[0]
+            if mint == self.grid_mint:
+                grid += amount
+            elif mint == self.payment_mint:
+                payment += amount
+        return grid, payment
+
+    def snapshot(self, *extra: Pubkey) -> dict[Pubkey, tuple[int, bytes, Pubkey] | None]:
+        """Lamports, data and owner of every account the test knows (but the fee payers')."""
+        out: dict[Pubkey, tuple[int, bytes, Pubkey] | None] = {}
+        for address in [self.market, *self.token_accounts, *(t.participant for t in self.traders), *extra]:
+            account = self.svm.get_account(address)
+            out[address] = None if account is None else (account.lamports, bytes(account.data), account.owner)
+        return out
+
+    def refused(self, ixs: Sequence[Instruction], signers: Sequence[Keypair], code: int, *watch: Pubkey) -> Sent:
+        """Sends what must be refused with `code`; asserts it was and that nothing changed."""
+        before = self.snapshot(*watch)
+        totals = self.totals()
+        sent = self.send(ixs, signers)
+        assert sent.err is not None, f"accepted: {sent.logs}"
+        assert sent.code == code, (sent.code, sent.logs[-6:])
+        assert self.snapshot(*watch) == before
+        assert self.totals() == totals
+        return sent
+
+    # -- participants ----------------------------------------------------------------------------
+
+    def participant_address(self, owner: Pubkey) -> Pubkey:
+        return Pubkey.find_program_address([b"participant", bytes(owner)], self.registry_id)[0]
+
+    def trader(self, kind: str = "Prosumer", *, grid: int = 0, payment: int = 0) -> Trader:
+        """A registered participant with associated token accounts holding `grid` and `payment`."""
+        keypair = Keypair()
+        self.svm.airdrop(keypair.pubkey(), 10 * 10**9)
+        participant = self.participant_address(keypair.pubkey())
+        ix = self.registry.instruction["register_participant"](
+            getattr(self.registry.type["ParticipantKind"], kind)(),
+            ctx=Context(
+                accounts={
+                    "registry": self.registry_account,
+                    "participant": participant,
+                    "owner": keypair.pubkey(),
+                    "authority": self.authority.pubkey(),
+                    "system_program": SYSTEM_PROGRAM_ID,
+                }
+            ),
+        )
+        sent = self.send([ix], [self.authority])
+        assert sent.ok, sent.logs
+        grid_account = associated_token_address(keypair.pubkey(), self.grid_mint)
+        payment_account = associated_token_address(keypair.pubkey(), self.payment_mint)
+        self.new_token_account(self.grid_mint, keypair.pubkey(), grid, grid_account)
+        self.new_token_account(self.payment_mint, keypair.pubkey(), payment, payment_account)
+        self.token_accounts += [grid_account, payment_account]
+        trader = Trader(keypair, grid_account, payment_account, participant)
+        self.traders.append(trader)
+        return trader
+
+    def suspend(self, trader: Trader) -> None:
+        """Marks the participant suspended (its status byte), as the registry's suspend would."""
+        account = self.svm.get_account(trader.participant)
+        assert account is not None
+        data = bytearray(account.data)
+        data[41] = 1  # ParticipantStatus::Suspended
+        self.svm.set_account(trader.participant, Account(account.lamports, bytes(data), account.owner))
+
+    # -- instructions ----------------------------------------------------------------------------
+
+    def initialize_ix(self, **overrides: Any) -> Instruction:
+        args = {
+            "market_id": self.market_id,
+            "operator": self.operator.pubkey(),
+            "lot": self.lot,
+            "tick": self.tick,
+            "fee_bps": self.fee_bps,
+            "fee_payer": self.enum("FeePayer", self.fee_payer.capitalize()),
+            "fee_rounding": self.enum("Rounding", {"half_even": "HalfEven"}.get(self.fee_rounding, self.fee_rounding.capitalize())),
+            "epoch_seconds": 900,
+        }
+        accounts = {
+            "market": self.market,
+            "grid_mint": self.grid_mint,
+            "payment_mint": self.payment_mint,
+            "grid_vault": self.grid_vault,
+            "payment_vault": self.payment_vault,
+            "treasury": self.treasury,
+            "authority": self.authority.pubkey(),
+            "system_program": SYSTEM_PROGRAM_ID,
+            "token_program": TOKEN_PROGRAM_ID,
+        }
+        for name, value in overrides.items():
+            (accounts if name in accounts else args)[name] = value
+        return self.ix("initialize_market", *args.values(), accounts=accounts)
+
+    def epoch_address(self, epoch_id: int, market: Pubkey | None = None) -> Pubkey:
+        return self.pda(b"epoch", bytes(market or self.market), struct.pack("<Q", epoch_id))
+
+    def open_epoch_ix(self, epoch_id: int, operator: Pubkey | None = None) -> Instruction:
+        accounts = {
+            "market": self.market,
+            "epoch": self.epoch_address(epoch_id),
+            "operator": operator or self.operator.pubkey(),
+            "system_program": SYSTEM_PROGRAM_ID,
+        }
+        return self.ix("open_epoch", epoch_id, accounts=accounts)
+
+    def open_epoch(self, epoch_id: int = 202601010000) -> Pubkey:
+        sent = self.send([self.open_epoch_ix(epoch_id)], [self.operator])
+        assert sent.ok, sent.logs
+        return self.epoch_address(epoch_id)
+
+    def order_address(self, epoch: Pubkey, order_id: int) -> Pubkey:
+        return self.pda(b"order", bytes(epoch), struct.pack("<Q", order_id))
+
+    def place_ix(self, trader: Trader, epoch: Pubkey, order_id: int, side: str, price: int, qty: int, **overrides: Pubkey) -> Instruction:
+        accounts = {
+            "market": self.market,
+            "epoch": epoch,
+            "order": self.order_address(epoch, order_id),
+            "participant": trader.participant,
+            "governance": GOVERNANCE_CONFIG,
+            "owner": trader.key,
+            "grid_account": trader.grid,
+            "payment_account": trader.payment,
+            "grid_vault": self.grid_vault,
+            "payment_vault": self.payment_vault,
+            "grid_mint": self.grid_mint,
+            "payment_mint": self.payment_mint,
+            "token_program": TOKEN_PROGRAM_ID,
+            "system_program": SYSTEM_PROGRAM_ID,
+        }
+        accounts.update(overrides)
+        return self.ix("place_order", order_id, self.enum("Side", side.capitalize()), price, qty, accounts=accounts)
+
+    def place(self, trader: Trader, epoch: Pubkey, order_id: int, side: str, price: int, qty: int) -> Placed:
+        sent = self.send([self.place_ix(trader, epoch, order_id, side, price, qty)], [trader.keypair])
+        assert sent.ok, sent.logs
+        self.last_units = sent.units
+        return Placed(self.order_address(epoch, order_id), order_id, trader, side, price, qty)
+
+    def release_accounts(self, epoch: Pubkey, order: Placed, **overrides: Pubkey) -> dict[str, Pubkey]:
+        accounts = {
+            "market": self.market,
+            "epoch": epoch,
+            "order": order.address,
+            "owner": order.trader.key,
+            "grid_account": order.trader.grid,
+            "payment_account": order.trader.payment,
+            "grid_vault": self.grid_vault,
+            "payment_vault": self.payment_vault,
+            "grid_mint": self.grid_mint,
+            "payment_mint": self.payment_mint,
+            "token_program": TOKEN_PROGRAM_ID,
+        }
+        accounts.update(overrides)
+        return accounts
+
+    def cancel_ix(self, epoch: Pubkey, order: Placed, **overrides: Pubkey) -> Instruction:
+        return self.ix("cancel_order", accounts=self.release_accounts(epoch, order, **overrides))
+
+    def refund_ix(self, epoch: Pubkey, order: Placed, **overrides: Pubkey) -> Instruction:
+        return self.ix("refund_order", accounts=self.release_accounts(epoch, order, **overrides))
+
+    def close_epoch_ix(self, epoch: Pubkey, operator: Pubkey | None = None) -> Instruction:
+        accounts = {"market": self.market, "epoch": epoch, "operator": operator or self.operator.pubkey()}
+        return self.ix("close_epoch", accounts=accounts)
+
+    def post_ix(self, epoch: Pubkey, price: int, volume: int, count: int, head: bytes, **overrides: Pubkey) -> Instruction:
+        accounts = {
+            "market": self.market,
+            "epoch": epoch,
+            "operator": self.operator.pubkey(),
+            "governance": GOVERNANCE_CONFIG,
+        }
+        accounts.update(overrides)
+        return self.ix("post_result", price, volume, count, list(head), accounts=accounts)
+
+    def post(self, epoch: Pubkey, fills: Sequence[FillRef], price: int | None = None) -> list[bytes]:
+        """Closes `epoch` and posts `fills` as its result; returns the chain's heads."""
+        heads = chain_heads([f.record for f in fills])
+        if price is None:
+            price = fills[0].price if fills else 0
+        volume = sum(f.qty for f in fills)
+        sent = self.send(
+            [self.close_epoch_ix(epoch), self.post_ix(epoch, price, volume, len(fills), heads[0])], [self.operator]
+        )
+        assert sent.ok, sent.logs
+        return heads
+
+    def settle_ix(
+        self,
+        epoch: Pubkey,
+        start: int,
+        fills: Sequence[FillRef],
+        next_hash: bytes,
+        operator: Pubkey | None = None,
+        **overrides: Pubkey,
+    ) -> Instruction:
+        accounts = {
+            "market": self.market,
+            "epoch": epoch,
+            "operator": operator or self.operator.pubkey(),
+            "governance": GOVERNANCE_CONFIG,
+            "grid_vault": self.grid_vault,
+            "payment_vault": self.payment_vault,
+            "treasury": self.treasury,
+            "grid_mint": self.grid_mint,
+            "payment_mint": self.payment_mint,
+            "token_program": TOKEN_PROGRAM_ID,
+        }
+        accounts.update(overrides)
+        remaining = []
+        for f in fills:
+            payee = f.ask.trader.payment if f.price >= 0 else f.bid.trader.payment
+            remaining += [
+                AccountMeta(f.bid.address, False, True),
+                AccountMeta(f.ask.address, False, True),
+                AccountMeta(f.bid.trader.grid, False, True),
+                AccountMeta(payee, False, True),
+            ]
+        args = [self.program.type["Fill"](qty=f.qty, price=f.price) for f in fills]
+        return self.ix("settle_fills", start, args, list(next_hash), accounts=accounts, remaining=remaining)
+
+    def settle(self, epoch: Pubkey, fills: Sequence[FillRef], heads: Sequence[bytes], start: int, end: int) -> Sent:
+        ix = self.settle_ix(epoch, start, fills[start:end], heads[end])
+        sent = self.send([ix], [self.operator], units=MAX_UNITS)
+        assert sent.ok, sent.logs
+        return sent
+
+    def refund_all(self, epoch: Pubkey, orders: Iterable[Placed]) -> None:
+        for order in orders:
+            sent = self.send([self.refund_ix(epoch, order)], [self.operator])
+            assert sent.ok, sent.logs
+
+
+def _trade(chain: Chain, qty: int, price: int) -> tuple[int, int, int, int]:
+    """The engine's (buyer_pays, seller_receives, buyer_fee, seller_fee) of a fill."""
+    market = Market(lot=chain.lot, tick=chain.tick, fee_bps=chain.fee_bps, fee_payer=chain.fee_payer, fee_rounding=chain.fee_rounding)
+    return market.split(market.notional(qty, price))
+
+
+def _escrow(chain: Chain, side: str, price: int, qty: int) -> tuple[int, int]:
+    """What an order escrows (GRID, payment): per lot, the worst a lot can cost at the limit, its
+    fee rounded up and charged whole to the side that pays any of it (programs/trading amounts.rs)."""
+    notional = price * chain.tick
+    if side == "buy":
+        payer = "seller" if chain.fee_payer == "seller" else "buyer"
+        buyer_pays = _core.split_trade(notional, fee_bps=chain.fee_bps, payer=payer, rounding="up")[0]
+        return 0, qty * max(buyer_pays, 0)
+    payer = "buyer" if chain.fee_payer == "buyer" else "seller"
+    seller_receives = _core.split_trade(notional, fee_bps=chain.fee_bps, payer=payer, rounding="up")[1]
+    return qty * chain.lot, qty * max(-seller_receives, 0)
+
+
+# --- fixtures ----------------------------------------------------------------------------------
+
+FUNDS = 10**15
+
+
+@pytest.fixture
+def chain() -> Chain:
+    return Chain()
+
+
+@dataclass
+class Book:
+    """An open epoch with a prosumer and a consumer funded to trade."""
+
+    chain: Chain
+    epoch: Pubkey
+    seller: Trader
+    buyer: Trader
+
+
+@pytest.fixture
+def book(chain: Chain) -> Book:
+    seller = chain.trader("Prosumer", grid=FUNDS, payment=FUNDS)
+    buyer = chain.trader("Consumer", grid=0, payment=FUNDS)
+    return Book(chain, chain.open_epoch(), seller, buyer)
+
+
+@dataclass
+class Cleared:
+    """A cleared epoch: two bids and two asks, three fills at 100 ticks, posted."""
+
+    chain: Chain
+    epoch: Pubkey
+    orders: list[Placed]
+    fills: list[FillRef]
+    heads: list[bytes]
+
+
+@pytest.fixture
+def cleared(book: Book) -> Cleared:
+    chain = book.chain
+    seller2 = chain.trader("Prosumer", grid=FUNDS, payment=FUNDS)
+    buyer2 = chain.trader("Prosumer", grid=FUNDS, payment=FUNDS)
+    bid1 = chain.place(book.buyer, book.epoch, 1, "buy", 110, 5)
+    bid2 = chain.place(buyer2, book.epoch, 2, "buy", 100, 4)
+    ask1 = chain.place(book.seller, book.epoch, 3, "sell", 90, 3)
+    ask2 = chain.place(seller2, book.epoch, 4, "sell", 100, 6)
+    fills = [FillRef(bid1, ask1, 3, 100), FillRef(bid1, ask2, 2, 100), FillRef(bid2, ask2, 4, 100)]
+    heads = chain.post(book.epoch, fills)
+    return Cleared(chain, book.epoch, [bid1, bid2, ask1, ask2], fills, heads)
+
+
+# --- the build ---------------------------------------------------------------------------------
+
+
+def test_the_program_is_an_sbpf_v0_shared_object():
+    data = _program_bytes("trading", ("trading", "support"))
+    assert data[:4] == b"\x7fELF"
+    e_type, e_machine = struct.unpack_from("<HH", data, 16)
+    (e_flags,) = struct.unpack_from("<I", data, 48)
+    assert (e_type, e_machine, e_flags) == (3, 247, 0)  # ET_DYN, EM_BPF, SBPF v0
+
+
+# --- initialize_market -------------------------------------------------------------------------
+
+
+def test_initialize_market_creates_the_market_and_its_vaults(chain: Chain):
+    market = chain.decode(chain.market)
+    assert (market.market_id, market.authority, market.operator) == (1, chain.authority.pubkey(), chain.operator.pubkey())
+    assert (market.grid_mint, market.payment_mint, market.treasury) == (chain.grid_mint, chain.payment_mint, chain.treasury)
+    assert (market.grid_vault, market.payment_vault) == (chain.grid_vault, chain.payment_vault)
+    assert (market.lot, market.tick, market.fee_bps, market.epoch_seconds) == (10**6, 100, 100, 900)
+    assert (type(market.fee_payer).__name__, type(market.fee_rounding).__name__) == ("Buyer", "Up")
+    assert (market.grid_decimals, market.payment_decimals) == (9, 6)
+    assert market.bump == Pubkey.find_program_address([b"market", struct.pack("<Q", 1)], chain.program_id)[1]
+    account = chain.svm.get_account(chain.market)
+    assert account is not None and account.owner == chain.program_id
+    assert len(account.data) == chain.program.account["Market"].size
+    assert account.lamports == chain.svm.minimum_balance_for_rent_exemption(len(account.data))
+    for vault, mint in ((chain.grid_vault, chain.grid_mint), (chain.payment_vault, chain.payment_mint)):
+        vault_account = chain.svm.get_account(vault)
+        assert vault_account is not None and vault_account.owner == TOKEN_PROGRAM_ID
+        data = bytes(vault_account.data)
+        # mint, owner (the market account signs for its vaults), amount 0, initialised
+        assert (Pubkey(data[:32]), Pubkey(data[32:64]), chain.balance(vault), data[108]) == (mint, chain.market, 0, 1)
+        assert vault_account.lamports == chain.rent_token
+
+
+def test_initialize_market_refuses_bad_parameters_and_a_second_time():
+    chain = Chain(initialize=False)
+    for bad in ({"fee_bps": 10_001}, {"lot": 0}, {"tick": 0}, {"epoch_seconds": 0}, {"payment_mint": chain.grid_mint}):
+        chain.refused([chain.initialize_ix(**bad)], [chain.authority], 6010, chain.grid_vault, chain.payment_vault)
+    wrong_vault = chain.pda(b"vault", bytes(chain.market), bytes(chain.market))
+    chain.refused([chain.initialize_ix(grid_vault=wrong_vault)], [chain.authority], 2006)
+    chain.refused([chain.initialize_ix(treasury=chain.grid_vault)], [chain.authority], 3007)  # not a token account yet
+    grid_treasury = chain.new_token_account(chain.grid_mint, Keypair().pubkey(), 0)
+    chain.refused([chain.initialize_ix(treasury=grid_treasury)], [chain.authority], 2014)
+    assert chain.send([chain.initialize_ix()], [chain.authority]).ok
+    chain.refused([chain.initialize_ix()], [chain.authority], 3000)
+
+
+# --- open_epoch, close_epoch -------------------------------------------------------------------
+
+
+def test_the_operator_opens_and_closes_an_epoch_and_no_one_else_can(chain: Chain):
+    impostor = chain.trader()
+    epoch = chain.epoch_address(7)
+    chain.refused([chain.open_epoch_ix(7, impostor.key)], [impostor.keypair], 6001, epoch)
+    assert chain.closed(epoch)
+
+    sent = chain.send([chain.open_epoch_ix(7)], [chain.operator])
+    assert sent.ok, sent.logs
+    state = chain.decode(epoch)
+    assert (state.market, state.epoch_id, type(state.state).__name__) == (chain.market, 7, "Open")
+    assert (state.orders_placed, state.live_orders, state.fill_count, state.settled_count) == (0, 0, 0, 0)
+    chain.refused([chain.open_epoch_ix(7)], [chain.operator], 3000, epoch)
+
+    chain.refused([chain.close_epoch_ix(epoch, impostor.key)], [impostor.keypair], 6001, epoch)
+    assert chain.send([chain.close_epoch_ix(epoch)], [chain.operator]).ok
+    assert type(chain.decode(epoch).state).__name__ == "Closed"
+    chain.refused([chain.close_epoch_ix(epoch)], [chain.operator], 6003, epoch)
+
+
+# --- place_order, cancel_order -----------------------------------------------------------------
+
+
+def test_place_order_escrows_the_worst_case_of_each_side(book: Book):
+    chain = book.chain
+    before = chain.balances()
+    totals = chain.totals()
+    bid = chain.place(book.buyer, book.epoch, 11, "buy", 333, 7)
+    ask = chain.place(book.seller, book.epoch, 12, "sell", 250, 5)
+    bid_grid, bid_payment = _escrow(chain, "buy", 333, 7)
+    ask_grid, ask_payment = _escrow(chain, "sell", 250, 5)
+    # 333 ticks * 100 = 33,300 a lot, + 1% rounded up = 33,633; the seller escrows its GRID only.
+    assert (bid_grid, bid_payment, ask_grid, ask_payment) == (0, 7 * 33_633, 5 * 10**6, 0)
+    after = chain.balances()
+    assert after[book.buyer.payment] == before[book.buyer.payment] - bid_payment
+    assert after[book.seller.grid] == before[book.seller.grid] - ask_grid
+    assert (after[chain.payment_vault], after[chain.grid_vault]) == (bid_payment, ask_grid)
+    assert chain.totals() == totals
+
+    order = chain.decode(bid.address)
+    assert (order.epoch, order.owner, order.order_id, type(order.side).__name__) == (book.epoch, book.buyer.key, 11, "Buy")
+    assert (order.limit_price, order.qty, order.filled, order.grid_escrow, order.payment_escrow) == (333, 7, 0, 0, bid_payment)
+    assert (order.grid_account, order.payment_account) == (book.buyer.grid, book.buyer.payment)
+    account = chain.svm.get_account(bid.address)
+    assert account is not None and len(account.data) == chain.program.account["Order"].size
+    assert chain.decode(ask.address).grid_escrow == ask_grid
+    epoch = chain.decode(book.epoch)
+    assert (epoch.orders_placed, epoch.live_orders) == (2, 2)
+
+
+def test_a_sell_order_below_zero_escrows_what_it_may_have_to_pay(book: Book):
+    chain = book.chain
+    ask = chain.place(book.seller, book.epoch, 1, "sell", -40, 3)
+    bid = chain.place(book.buyer, book.epoch, 2, "buy", -50, 3)
+    # The seller may pay 40 * 100 a lot (the buyer pays the fee here, so the seller none).
+    assert chain.decode(ask.address).payment_escrow == 3 * 4_000 == _escrow(chain, "sell", -40, 3)[1]
+    assert chain.decode(bid.address).payment_escrow == 0
+
+
+def test_cancel_returns_the_escrow_and_closes_the_order(book: Book):
+    chain = book.chain
+    before = chain.balances()
+    lamports = chain.svm.get_balance(book.buyer.key)
+    bid = chain.place(book.buyer, book.epoch, 1, "buy", 120, 9)
+    ask = chain.place(book.seller, book.epoch, 2, "sell", 80, 4)
+    rent = chain.svm.get_account(bid.address).lamports
+    for order in (bid, ask):
+        sent = chain.send([chain.cancel_ix(book.epoch, order)], [order.trader.keypair])
+        assert sent.ok, sent.logs
+        assert chain.closed(order.address)
+    assert chain.balances() == before
+    assert rent > 0 and chain.svm.get_balance(book.buyer.key) == lamports - 2 * 5_000  # the rent is back; two fees
+    assert chain.decode(book.epoch).live_orders == 0
+
+
+def test_cancel_by_another_signer_or_after_closing_is_refused(book: Book):
+    chain = book.chain
+    bid = chain.place(book.buyer, book.epoch, 1, "buy", 120, 9)
+    thief = chain.trader()
+    chain.refused([chain.cancel_ix(book.epoch, bid, owner=thief.key)], [thief.keypair], 6002, bid.address)
+    # Refunded to the thief's accounts instead: the order names its owner's.
+    chain.refused(
+        [chain.cancel_ix(book.epoch, bid, grid_account=thief.grid, payment_account=thief.payment)],
+        [book.buyer.keypair],
+        2001,
+        bid.address,
+    )
+    chain.refused([chain.cancel_ix(book.epoch, bid, payment_vault=thief.payment)], [book.buyer.keypair], 2001, bid.address)
+    assert chain.send([chain.close_epoch_ix(book.epoch)], [chain.operator]).ok
+    chain.refused([chain.cancel_ix(book.epoch, bid)], [book.buyer.keypair], 6003, bid.address)
+
+
+def test_cancel_is_allowed_while_paused(book: Book):
+    chain = book.chain
+    bid = chain.place(book.buyer, book.epoch, 1, "buy", 120, 9)
+    chain.set_paused(True)
+    assert chain.send([chain.cancel_ix(book.epoch, bid)], [book.buyer.keypair]).ok
+
+
+def test_placing_is_refused_for_every_rule_and_moves_nothing(book: Book):
+    chain = book.chain
+    epoch, buyer, seller = book.epoch, book.buyer, book.seller
+    order = chain.order_address(epoch, 99)
+
+    def refuse(code: int, trader: Trader, side: str = "buy", qty: int = 5, signers: Sequence[Keypair] = (), **overrides: Pubkey) -> None:
+        ix = chain.place_ix(trader, epoch, 99, side, 100, qty, **overrides)
+        chain.refused([ix], list(signers) or [trader.keypair], code, order, epoch)
+        assert chain.closed(order)
+
+    refuse(6008, buyer, "sell")  # a consumer may not sell
+    refuse(6009, buyer, qty=0)
+    other = chain.trader()
+    refuse(2006, buyer, participant=other.participant)  # someone else's registry account
+    refuse(3007, buyer, participant=buyer.grid)  # not a registry account at all
+    refuse(2015, buyer, payment_account=other.payment)  # escrow from someone else's account
+    refuse(2014, buyer, payment_account=buyer.grid)  # of the wrong mint
+    refuse(2001, buyer, payment_vault=other.payment)  # a vault that is not the market's
+    refuse(2001, buyer, grid_mint=chain.payment_mint)
+    fake_mint = chain.new_mint(9)
+    refuse(2001, buyer, payment_mint=fake_mint)
+    refuse(2006, buyer, order=chain.order_address(epoch, 98))  # the order at another id's address
+    # The owner did not sign: the fee payer is someone else.
+    ix = chain.place_ix(buyer, epoch, 99, "buy", 100, 5)
+    metas = [AccountMeta(m.pubkey, False, m.is_writable) if m.pubkey == buyer.key else m for m in ix.accounts]
+    chain.refused([Instruction(ix.program_id, ix.data, metas)], [chain.operator], 3010, order)
+    # A forged market: the real one's bytes, owned by someone else.
+    fake_market = Keypair().pubkey()
+    real = chain.svm.get_account(chain.market)
+    chain.svm.set_account(fake_market, Account(real.lamports, bytes(real.data), SYSTEM_PROGRAM_ID))
+    refuse(3007, buyer, market=fake_market)
+    # A forged governance config saying "not paused" at another address, or owned by another program.
+    chain.set_paused(True)
+    forged = Keypair().pubkey()
+    chain.svm.set_account(forged, Account(10**9, governance_data(buyer.key, paused=False), GOVERNANCE_ID))
+    refuse(2006, buyer, governance=forged)
+    refuse(6000, buyer)  # paused
+    chain.svm.set_account(GOVERNANCE_CONFIG, Account(10**9, governance_data(buyer.key, paused=False), SYSTEM_PROGRAM_ID))
+    refuse(3007, buyer)
+    chain.set_paused(False)
+
+    chain.suspend(seller)
+    refuse(6007, seller, "sell")
+    chain.suspend(buyer)
+    refuse(6007, buyer)
+    # A closed epoch takes no orders.
+    fresh = chain.trader("Consumer", payment=FUNDS)
+    assert chain.send([chain.close_epoch_ix(epoch)], [chain.operator]).ok
+    refuse(6003, fresh)
+    # Not enough funds: the token program refuses, and so nothing moves either.
+    poor = chain.trader("Consumer", payment=10)
+    chain.svm.expire_blockhash()
+    other_epoch = chain.open_epoch(202601010015)
+    ix = chain.place_ix(poor, other_epoch, 1, "buy", 100, 5)
+    before = chain.snapshot()
+    assert not chain.send([ix], [poor.keypair]).ok
+    assert chain.snapshot() == before
