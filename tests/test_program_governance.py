@@ -80,7 +80,8 @@ def error_numbers(crate: str) -> dict[int, str]:
 @dataclass
 class Sent:
     """What a transaction did: its error code (None on success; Custom(n) of whichever program
-    failed, through any CPI), the program that failed, its logs and compute units."""
+    failed, through any CPI; -1 for an error that is not Custom), the program where the failure
+    arose (the innermost, for a CPI), its logs and compute units."""
 
     code: int | None
     failed: Pubkey | None
@@ -141,7 +142,7 @@ class Programs:
         code = getattr(getattr(result.err(), "err", None), "code", None)
         return Sent(
             code if code is not None else -1,
-            Pubkey.from_string(failed[-1]) if failed else None,
+            Pubkey.from_string(failed[0]) if failed else None,
             logs,
             meta.compute_units_consumed(),
         )
