@@ -842,3 +842,421 @@ def test_placing_is_refused_for_every_rule_and_moves_nothing(book: Book):
     before = chain.snapshot()
     assert not chain.send([ix], [poor.keypair]).ok
     assert chain.snapshot() == before
+
+
+# --- post_result -------------------------------------------------------------------------------
+
+
+def test_post_result_is_the_operators_on_a_closed_epoch_and_consistent(book: Book):
+    chain, epoch = book.chain, book.epoch
+    head = chain_heads([fill_record(1, 2, 3, 100)])[0]
+    impostor = chain.trader()
+    chain.refused([chain.post_ix(epoch, 100, 3, 1, head)], [chain.operator], 6004, epoch)  # still open
+    assert chain.send([chain.close_epoch_ix(epoch)], [chain.operator]).ok
+    post = chain.post_ix(epoch, 100, 3, 1, head, operator=impostor.key)
+    chain.refused([post], [impostor.keypair], 6001, epoch)
+    for bad in ((100, 0, 1, head), (100, 3, 0, head), (100, 3, 0, ZERO_HASH), (100, 0, 0, head), (100, 3, 1, ZERO_HASH), (100, 2, 3, head)):
+        chain.refused([chain.post_ix(epoch, *bad)], [chain.operator], 6021, epoch)
+    chain.refused([chain.post_ix(epoch, 2**62, 3, 1, head)], [chain.operator], 6011, epoch)  # 2^62 ticks * 100 overflow
+    chain.set_paused(True)
+    chain.refused([chain.post_ix(epoch, 100, 3, 1, head)], [chain.operator], 6000, epoch)
+    chain.set_paused(False)
+
+    sent = chain.send([chain.post_ix(epoch, 100, 3, 1, head)], [chain.operator])
+    assert sent.ok, sent.logs
+    state = chain.decode(epoch)
+    assert (type(state.state).__name__, state.price, state.volume, state.fill_count) == ("Cleared", 100, 3, 1)
+    assert bytes(state.fills_hash) == head == bytes(state.cursor)
+    chain.refused([chain.post_ix(epoch, 101, 3, 1, head)], [chain.operator], 6004, epoch)  # posted once
+
+
+def test_a_result_without_fills_settles_the_epoch_and_everything_is_refunded(book: Book):
+    chain = book.chain
+    before = chain.balances()
+    bid = chain.place(book.buyer, book.epoch, 1, "buy", 90, 4)
+    ask = chain.place(book.seller, book.epoch, 2, "sell", 110, 4)
+    heads = chain.post(book.epoch, [], price=0)
+    assert heads == [ZERO_HASH]
+    assert type(chain.decode(book.epoch).state).__name__ == "Settled"
+    chain.refund_all(book.epoch, [bid, ask])
+    assert chain.balances() == before
+    assert chain.decode(book.epoch).live_orders == 0
+
+
+# --- settle_fills ------------------------------------------------------------------------------
+
+
+def test_settlement_moves_what_the_engine_computes_and_refunds_the_rest(cleared: Cleared):
+    chain, epoch, fills, heads = cleared.chain, cleared.epoch, cleared.fills, cleared.heads
+    bid1, bid2, ask1, ask2 = cleared.orders
+    start = chain.balances()
+    totals = chain.totals()
+    sent = chain.settle(epoch, fills, heads, 0, 2)
+    assert "Program log: Instruction: SettleFills" in sent.logs
+    state = chain.decode(epoch)
+    assert (type(state.state).__name__, state.settled_count, state.settled_volume) == ("Cleared", 2, 5)
+    assert bytes(state.cursor) == heads[2]
+    chain.settle(epoch, fills, heads, 2, 3)
+    state = chain.decode(epoch)
+    assert (type(state.state).__name__, state.settled_count, state.settled_volume, bytes(state.cursor)) == ("Settled", 3, 9, ZERO_HASH)
+    assert chain.totals() == totals
+
+    # Each fill: GRID qty * lot to the buyer, seller_receives to the seller, both fees to the treasury.
+    expected = dict(start)
+    fees = 0
+    for f in fills:
+        buyer_pays, seller_receives, buyer_fee, seller_fee = _trade(chain, f.qty, f.price)
+        expected[f.bid.trader.grid] += f.qty * chain.lot
+        expected[chain.grid_vault] -= f.qty * chain.lot
+        expected[f.ask.trader.payment] += seller_receives
+        expected[chain.payment_vault] -= buyer_pays
+        fees += buyer_fee + seller_fee
+    expected[chain.treasury] += fees
+    assert chain.balances() == expected
+    assert state.fees == fees == chain.balance(chain.treasury) > 0
+    assert [chain.decode(o.address).filled for o in cleared.orders] == [5, 4, 3, 6]
+
+    # What did not fill (bid 1's escrow at 110 beyond the 100 it paid) goes back; the vaults empty.
+    chain.refund_all(epoch, cleared.orders)
+    assert chain.balance(chain.grid_vault) == chain.balance(chain.payment_vault) == 0
+    for order in cleared.orders:
+        assert chain.closed(order.address)
+    final = chain.balances()
+    for f_bid in (bid1, bid2):
+        paid = sum(_trade(chain, f.qty, f.price)[0] for f in fills if f.bid is f_bid)
+        assert final[f_bid.trader.payment] == start[f_bid.trader.payment] + _escrow(chain, "buy", f_bid.price, f_bid.qty)[1] - paid
+    assert chain.totals() == totals
+    assert chain.decode(epoch).live_orders == 0
+
+
+def test_settlement_at_a_negative_price_pays_the_buyer_from_the_sellers_escrow(book: Book):
+    chain = book.chain
+    chain_balances = chain.balances()
+    bid = chain.place(book.buyer, book.epoch, 1, "buy", -20, 4)
+    ask = chain.place(book.seller, book.epoch, 2, "sell", -60, 4)
+    fills = [FillRef(bid, ask, 3, -40)]
+    heads = chain.post(book.epoch, fills)
+    chain.settle(book.epoch, fills, heads, 0, 1)
+    chain.refund_all(book.epoch, [bid, ask])
+    buyer_pays, seller_receives, buyer_fee, seller_fee = _trade(chain, 3, -40)
+    assert buyer_pays < 0 and seller_receives < 0
+    after = chain.balances()
+    assert after[book.buyer.payment] == chain_balances[book.buyer.payment] - buyer_pays
+    assert after[book.seller.payment] == chain_balances[book.seller.payment] + seller_receives
+    assert after[book.buyer.grid] == 3 * chain.lot
+    assert after[chain.treasury] == buyer_fee + seller_fee
+    assert after[chain.grid_vault] == after[chain.payment_vault] == 0
+
+
+def test_settling_is_the_operators_alone(cleared: Cleared):
+    chain, epoch, fills, heads = cleared.chain, cleared.epoch, cleared.fills, cleared.heads
+    impostor = chain.trader()
+    watch = [epoch, *(o.address for o in cleared.orders)]
+    ix = chain.settle_ix(epoch, 0, fills[:1], heads[1], operator=impostor.key)
+    chain.refused([ix], [impostor.keypair], 6001, *watch)
+    ix = chain.settle_ix(epoch, 0, fills[:1], heads[1])
+    metas = [AccountMeta(m.pubkey, False, m.is_writable) if m.pubkey == chain.operator.pubkey() else m for m in ix.accounts]
+    chain.refused([Instruction(ix.program_id, ix.data, metas)], [impostor.keypair], 3010, *watch)
+
+
+def test_settlement_refuses_wrong_accounts(cleared: Cleared):
+    chain, epoch, fills, heads = cleared.chain, cleared.epoch, cleared.fills, cleared.heads
+    thief = chain.trader(grid=FUNDS)
+    watch = [epoch, *(o.address for o in cleared.orders)]
+
+    def refuse(code: int, ix: Instruction) -> None:
+        chain.refused([ix], [chain.operator], code, *watch)
+
+    refuse(2001, chain.settle_ix(epoch, 0, fills[:1], heads[1], grid_vault=thief.grid))
+    refuse(2001, chain.settle_ix(epoch, 0, fills[:1], heads[1], payment_vault=thief.payment))
+    refuse(2001, chain.settle_ix(epoch, 0, fills[:1], heads[1], treasury=thief.payment))
+    refuse(2001, chain.settle_ix(epoch, 0, fills[:1], heads[1], payment_mint=chain.new_mint(6)))
+    refuse(3008, chain.settle_ix(epoch, 0, fills[:1], heads[1], token_program=SYSTEM_PROGRAM_ID))
+    # A forged market (the real bytes, another owner) and a forged epoch (another market's).
+    real = chain.svm.get_account(chain.market)
+    fake_market = Keypair().pubkey()
+    chain.svm.set_account(fake_market, Account(real.lamports, bytes(real.data), SYSTEM_PROGRAM_ID))
+    refuse(3007, chain.settle_ix(epoch, 0, fills[:1], heads[1], market=fake_market))
+    second_market = chain.pda(b"market", struct.pack("<Q", 2))
+    ix = chain.initialize_ix(market_id=2, market=second_market, grid_vault=chain.pda(b"vault", bytes(second_market), bytes(chain.grid_mint)),
+                             payment_vault=chain.pda(b"vault", bytes(second_market), bytes(chain.payment_mint)))
+    assert chain.send([ix], [chain.authority]).ok
+    assert chain.send([chain.ix("open_epoch", 5, accounts={"market": second_market, "epoch": chain.epoch_address(5, second_market),
+                                                         "operator": chain.operator.pubkey(), "system_program": SYSTEM_PROGRAM_ID})],
+                      [chain.operator]).ok
+    refuse(2001, chain.settle_ix(chain.epoch_address(5, second_market), 0, fills[:1], heads[1]))
+    # The GRID or the payment sent to an account that is not the one the order named.
+    good = chain.settle_ix(epoch, 0, fills[:1], heads[1])
+    for slot in (FIXED + 2, FIXED + 3):
+        metas = list(good.accounts)
+        metas[slot] = AccountMeta(thief.grid if slot == FIXED + 2 else thief.payment, False, True)
+        refuse(2001, Instruction(good.program_id, good.data, metas))
+    # An order of another epoch in the fill.
+    other_epoch = chain.open_epoch(202601010015)
+    stranger = chain.place(thief, other_epoch, 1, "sell", 90, 3)
+    metas = list(good.accounts)
+    metas[FIXED + 1] = AccountMeta(stranger.address, False, True)
+    refuse(2001, Instruction(good.program_id, good.data, metas))
+    # Fewer accounts than the fills need.
+    refuse(3005, Instruction(good.program_id, good.data, list(good.accounts)[:-1]))
+    chain.set_paused(True)
+    refuse(6000, good)
+
+
+FIXED = 10  # settle_fills' accounts before the fills' own
+
+
+def test_a_fill_settles_once(cleared: Cleared):
+    chain, epoch, fills, heads = cleared.chain, cleared.epoch, cleared.fills, cleared.heads
+    watch = [epoch, *(o.address for o in cleared.orders)]
+    chain.settle(epoch, fills, heads, 0, 2)
+    # The same batch again, one of its fills again, a fill that skips ahead, more than posted.
+    chain.refused([chain.settle_ix(epoch, 0, fills[:2], heads[2])], [chain.operator], 6012, *watch)
+    chain.refused([chain.settle_ix(epoch, 1, fills[1:2], heads[2])], [chain.operator], 6012, *watch)
+    chain.refused([chain.settle_ix(epoch, 3, fills[2:3], heads[3])], [chain.operator], 6013, *watch)
+    extra = [*fills, fills[2]]
+    chain.refused([chain.settle_ix(epoch, 2, extra[2:], ZERO_HASH)], [chain.operator], 6014, *watch)
+    # Replaying fill 0 in fill 2's place: not what the posted list has there.
+    chain.refused([chain.settle_ix(epoch, 2, fills[:1], heads[3])], [chain.operator], 6015, *watch)
+    # The last fill must end the chain.
+    chain.refused([chain.settle_ix(epoch, 2, fills[2:3], heads[0])], [chain.operator], 6015, *watch)
+    chain.settle(epoch, fills, heads, 2, 3)
+    chain.refused([chain.settle_ix(epoch, 2, fills[2:3], heads[3])], [chain.operator], 6012, *watch)
+    chain.refused([chain.settle_ix(epoch, 0, fills[:1], heads[1])], [chain.operator], 6012, *watch)
+
+
+def test_a_fill_not_in_the_posted_list_is_refused(cleared: Cleared):
+    chain, epoch, fills, heads = cleared.chain, cleared.epoch, cleared.fills, cleared.heads
+    watch = [epoch, *(o.address for o in cleared.orders)]
+    bigger = [FillRef(fills[0].bid, fills[0].ask, 2, 100)]  # 2 where the list says 3
+    chain.refused([chain.settle_ix(epoch, 0, bigger, heads[1])], [chain.operator], 6015, *watch)
+    swapped = [fills[1], fills[0]]
+    chain.refused([chain.settle_ix(epoch, 0, swapped, heads[2])], [chain.operator], 6015, *watch)
+    # Before any result, there is nothing to settle.
+    open_epoch = chain.open_epoch(202601010015)
+    chain.refused([chain.settle_ix(open_epoch, 0, fills[:1], heads[1])], [chain.operator], 6005, *watch)
+
+
+def _posted(book: Book, fills_of: Any, price: int | None = None) -> tuple[Chain, Pubkey, list[FillRef], list[bytes], list[Pubkey]]:
+    """Places a bid (limit 100, 5 lots) and an ask (limit 90, 5 lots), and posts the fills that
+    `fills_of(bid, ask)` makes of them: a result the operator signed, wrong as it may be."""
+    chain = book.chain
+    bid = chain.place(book.buyer, book.epoch, 1, "buy", 100, 5)
+    ask = chain.place(book.seller, book.epoch, 2, "sell", 90, 5)
+    fills = fills_of(bid, ask)
+    heads = chain.post(book.epoch, fills, price)
+    return chain, book.epoch, fills, heads, [book.epoch, bid.address, ask.address]
+
+
+def test_a_posted_fill_through_a_limit_is_refused(book: Book):
+    chain, epoch, fills, heads, watch = _posted(book, lambda b, a: [FillRef(b, a, 2, 101)])
+    chain.refused([chain.settle_ix(epoch, 0, fills, heads[1])], [chain.operator], 6017, *watch)
+
+
+def test_a_posted_fill_below_the_asks_limit_is_refused(book: Book):
+    chain, epoch, fills, heads, watch = _posted(book, lambda b, a: [FillRef(b, a, 2, 89)])
+    chain.refused([chain.settle_ix(epoch, 0, fills, heads[1])], [chain.operator], 6017, *watch)
+
+
+def test_a_posted_fill_at_another_price_than_the_posted_one_is_refused(book: Book):
+    chain, epoch, fills, heads, watch = _posted(book, lambda b, a: [FillRef(b, a, 2, 95), FillRef(b, a, 3, 96)], price=95)
+    chain.settle(epoch, fills, heads, 0, 1)
+    chain.refused([chain.settle_ix(epoch, 1, fills[1:], heads[2])], [chain.operator], 6016, *watch)
+
+
+def test_overfilling_an_order_is_refused(book: Book):
+    chain, epoch, fills, heads, watch = _posted(book, lambda b, a: [FillRef(b, a, 4, 95), FillRef(b, a, 2, 95)])
+    chain.settle(epoch, fills, heads, 0, 1)
+    chain.refused([chain.settle_ix(epoch, 1, fills[1:], heads[2])], [chain.operator], 6018, *watch)
+
+
+@pytest.mark.parametrize(
+    "fills_of",
+    [
+        lambda b, a: [FillRef(b, a, 0, 95), FillRef(b, a, 2, 95)],  # a fill of nothing
+        lambda b, a: [FillRef(a, b, 2, 95)],  # the sell order in the buy order's place
+    ],
+    ids=["zero", "swapped"],
+)
+def test_a_posted_fill_of_nothing_or_with_its_sides_swapped_is_refused(book: Book, fills_of: Any):
+    chain, epoch, fills, heads, watch = _posted(book, fills_of, price=95)
+    chain.refused([chain.settle_ix(epoch, 0, fills[:1], heads[1])], [chain.operator], 6019, *watch)
+
+
+def test_a_posted_volume_that_the_fills_do_not_make_is_refused(book: Book):
+    chain = book.chain
+    bid = chain.place(book.buyer, book.epoch, 1, "buy", 100, 5)
+    ask = chain.place(book.seller, book.epoch, 2, "sell", 90, 5)
+    fills = [FillRef(bid, ask, 2, 95)]
+    heads = chain_heads([f.record for f in fills])
+    assert chain.send([chain.close_epoch_ix(book.epoch), chain.post_ix(book.epoch, 95, 3, 1, heads[0])], [chain.operator]).ok
+    chain.refused([chain.settle_ix(book.epoch, 0, fills, heads[1])], [chain.operator], 6020, book.epoch, bid.address)
+
+
+def test_refunds_wait_for_settlement_and_go_to_the_owner_only(cleared: Cleared):
+    chain, epoch, fills, heads = cleared.chain, cleared.epoch, cleared.fills, cleared.heads
+    bid = cleared.orders[0]
+    thief = chain.trader()
+    chain.refused([chain.refund_ix(epoch, bid)], [chain.operator], 6006, bid.address)
+    chain.settle(epoch, fills, heads, 0, 3)
+    chain.refused([chain.refund_ix(epoch, bid, owner=thief.key)], [thief.keypair], 2001, bid.address)
+    chain.refused([chain.refund_ix(epoch, bid, payment_account=thief.payment)], [thief.keypair], 2001, bid.address)
+    chain.refused([chain.cancel_ix(epoch, bid)], [bid.trader.keypair], 6003, bid.address)
+    chain.set_paused(True)  # a withdrawal: allowed while paused
+    lamports = chain.svm.get_balance(bid.trader.key)
+    rent = chain.svm.get_account(bid.address).lamports
+    assert chain.send([chain.refund_ix(epoch, bid)], [thief.keypair]).ok  # anyone may send it
+    assert chain.svm.get_balance(bid.trader.key) == lamports + rent
+    chain.refused([chain.refund_ix(epoch, bid)], [thief.keypair], 3007, bid.address)  # once
+
+
+# --- escrow conservation -----------------------------------------------------------------------
+
+
+def test_every_mint_is_conserved_through_a_whole_epoch(chain: Chain):
+    """Vaults plus every token account, per mint, after every instruction of a busy epoch."""
+    traders = [chain.trader("Prosumer", grid=10**12, payment=10**12) for _ in range(4)]
+    totals = chain.totals()
+    epoch = chain.open_epoch()
+    placed: list[Placed] = []
+    specs = [("buy", 120, 6), ("buy", 105, 4), ("sell", 95, 5), ("sell", 100, 7), ("buy", 99, 3), ("sell", 130, 2)]
+    for n, (side, price, qty) in enumerate(specs):
+        placed.append(chain.place(traders[n % 4], epoch, 100 + n, side, price, qty))
+        assert chain.totals() == totals
+    assert chain.send([chain.cancel_ix(epoch, placed[4])], [placed[4].trader.keypair]).ok
+    assert chain.totals() == totals
+    bid1, bid2, ask1, ask2 = placed[0], placed[1], placed[2], placed[3]
+    fills = [FillRef(bid1, ask1, 5, 100), FillRef(bid1, ask2, 1, 100), FillRef(bid2, ask2, 4, 100)]
+    heads = chain.post(epoch, fills)
+    for n in range(3):
+        chain.settle(epoch, fills, heads, n, n + 1)
+        assert chain.totals() == totals
+    for order in (bid1, bid2, ask1, ask2, placed[5]):
+        assert chain.send([chain.refund_ix(epoch, order)], [chain.operator]).ok
+        assert chain.totals() == totals
+    assert chain.balance(chain.grid_vault) == chain.balance(chain.payment_vault) == 0
+
+
+# --- the engine's clearing, settled on chain ---------------------------------------------------
+
+
+@st.composite
+def epochs(draw: st.DrawFn) -> dict[str, Any]:
+    """A market's fee rules and units, traders, a book of limit orders, a clearing rule and the
+    sizes of the settlement batches."""
+    kinds = draw(st.lists(st.sampled_from(["Prosumer", "Consumer"]), min_size=2, max_size=5))
+    orders = []
+    for _ in range(draw(st.integers(1, 12))):
+        trader = draw(st.integers(0, len(kinds) - 1))
+        side = draw(st.sampled_from(["buy", "sell"])) if kinds[trader] == "Prosumer" else "buy"
+        orders.append((trader, side, draw(st.integers(-60, 160)), draw(st.integers(1, 25))))
+    return {
+        "market": {
+            "lot": draw(st.sampled_from([1, 1_000, 10**6])),
+            "tick": draw(st.sampled_from([1, 7, 100])),
+            "fee_bps": draw(st.sampled_from([0, 1, 25, 100, 333, 10_000]) | st.integers(0, 10_000)),
+            "fee_payer": draw(st.sampled_from(FEE_PAYERS)),
+            "fee_rounding": draw(st.sampled_from(ROUNDINGS)),
+        },
+        "kinds": kinds,
+        "orders": orders,
+        "rule": draw(st.sampled_from(["midpoint", "marginal_ask", "marginal_bid", "exchange"])),
+        "allocation": draw(st.sampled_from(["time", "pro_rata"])),
+        "batches": draw(st.lists(st.integers(1, 4), min_size=1, max_size=6)),
+    }
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(epochs())
+def test_the_engines_clearing_settles_on_chain_to_the_base_unit(case: dict[str, Any]):
+    chain = Chain(**case["market"])
+    traders = [chain.trader(kind, grid=FUNDS, payment=FUNDS) for kind in case["kinds"]]
+    start = chain.balances()
+    totals = chain.totals()
+    epoch = chain.open_epoch()
+    placed = {}
+    for order_id, (trader, side, price, qty) in enumerate(case["orders"], start=1):
+        placed[order_id] = chain.place(traders[trader], epoch, order_id, side, price, qty)
+
+    # Off chain: the engine clears the same book.
+    orders = case["orders"]
+    book = gm.order_array(
+        id=list(range(1, len(orders) + 1)),
+        trader=[o[0] for o in orders],
+        side=[o[1] for o in orders],
+        price=[o[2] for o in orders],
+        qty=[o[3] for o in orders],
+    )
+    result = gm.clear(book, rule=case["rule"], allocation=case["allocation"], reference_price=50)
+    fills = [FillRef(placed[int(f["buy_id"])], placed[int(f["sell_id"])], int(f["qty"]), int(f["price"])) for f in result.fills]
+    heads = chain.post(epoch, fills, result.price if result.price is not None else 0)
+
+    # On chain: settled in batches of the drawn sizes, then every order refunded.
+    done, sizes = 0, case["batches"]
+    while done < len(fills):
+        end = min(len(fills), done + sizes[0])
+        sizes = sizes[1:] + sizes[:1]
+        chain.settle(epoch, fills, heads, done, end)
+        assert chain.totals() == totals
+        done = end
+    state = chain.decode(epoch)
+    assert (type(state.state).__name__, state.settled_volume) == ("Settled", result.volume)
+    chain.refund_all(epoch, placed.values())
+
+    # Every balance is where the clearing result and the engine's fee arithmetic put it.
+    market = Market(**case["market"])
+    expected = dict(start)
+    for f in fills:
+        buyer_pays, seller_receives, buyer_fee, seller_fee = market.split(market.notional(f.qty, f.price))
+        expected[f.bid.trader.grid] += market.grid_units(f.qty)
+        expected[f.ask.trader.grid] -= market.grid_units(f.qty)
+        expected[f.bid.trader.payment] -= buyer_pays
+        expected[f.ask.trader.payment] += seller_receives
+        expected[chain.treasury] += buyer_fee + seller_fee
+    assert chain.balances() == expected
+    assert chain.totals() == totals
+    assert chain.balance(chain.grid_vault) == chain.balance(chain.payment_vault) == 0
+    assert chain.decode(epoch).fees == chain.balance(chain.treasury)
+
+
+# --- the IDL agrees with the program -----------------------------------------------------------
+
+
+def test_the_idl_discriminators_and_sizes_are_the_programs(chain: Chain):
+    """anchorpy's discriminators are sha256("global:<snake>") and sha256("account:<Name>") (what
+    the program computes), and its account sizes are the program's (state.rs `LEN`)."""
+    assert {ix.name for ix in chain.idl.instructions} == {
+        "initializeMarket", "openEpoch", "placeOrder", "cancelOrder", "closeEpoch", "postResult", "settleFills", "refundOrder",
+    }  # fmt: skip
+    source = (PROGRAMS / "trading" / "src" / "instructions").glob("*.rs")
+    in_source = {m for p in source for m in re.findall(r'instruction_discriminator\("(\w+)"\)', p.read_text())}
+    assert in_source == {_snake(ix.name) for ix in chain.idl.instructions}
+    for ix in chain.idl.instructions:
+        assert chain.program.coder.instruction.sighashes[_snake(ix.name)] == _sighash("global", _snake(ix.name))
+    discriminators = chain.program.coder.accounts.acc_name_to_discriminator
+    state = (PROGRAMS / "trading" / "src" / "state.rs").read_text()
+    for account in chain.idl.accounts:
+        assert discriminators[account.name] == _sighash("account", account.name)
+        block = state[state.index(f"impl {account.name} {{") :]
+        length = int(re.search(r"pub const LEN: usize = (\d+);", block).group(1))  # type: ignore[union-attr]
+        assert chain.program.account[account.name].size == length, account.name
+    assert chain.decode(chain.market).market_id == 1  # and they decode real accounts
+
+
+def test_the_program_knows_every_idl_instruction_and_no_other(chain: Chain):
+    """Each IDL discriminator reaches its instruction (arguments bad: Anchor's 102, or an account
+    check); an unknown one is 101, data shorter than a discriminator is 100."""
+    keys = [AccountMeta(Keypair().pubkey(), False, False) for _ in range(14)]
+    for ix in chain.idl.instructions:
+        data = _sighash("global", _snake(ix.name)) + b"\xff" * 3
+        sent = chain.send([Instruction(chain.program_id, data, keys)], [chain.operator])
+        assert sent.code not in (None, 100, 101), (ix.name, sent.logs)
+    assert chain.send([Instruction(chain.program_id, _sighash("global", "nope"), keys)], [chain.operator]).code == 101
+    assert chain.send([Instruction(chain.program_id, b"\x01\x02", keys)], [chain.operator]).code == 100
+
+
+def test_the_idl_errors_are_the_programs(chain: Chain):
+    source = (PROGRAMS / "trading" / "src" / "error.rs").read_text()
+    in_source = {int(code): name for name, code in re.findall(r"^\s*(\w+) = (\d+),", source, flags=re.M)}
+    assert {e.code: e.name for e in chain.idl.errors or []} == in_source
+    assert chain.idl_errors[6000] == "The market is paused by governance"  # the shared contract's MarketPaused
