@@ -457,6 +457,19 @@ def test_replayed_out_of_order_future_and_implausible_readings_are_refused(marke
     assert market.meter(alice).reading_count == 3
 
 
+def test_a_reading_repeated_within_one_transaction_is_refused_whole(market: Market, alice: Prosumer):
+    market.set_time(T0 + 2 * HOUR)
+    watched = market.watched(alice)
+    before = market.snapshot(*watched)
+    ix = market.reading_ix(alice, T0 + HOUR, KWH)
+    sent = market.send([ix, ix], market.operators[0])
+    assert (sent.code, sent.failed) == (6004, ORACLE_ID)
+    assert market.snapshot(*watched) == before  # the first one's mint is rolled back with it
+    later = market.reading_ix(alice, T0 + HOUR + 60, 60 * PER_SECOND)
+    assert market.send([ix, later], market.operators[0]).ok  # two readings in order: both count
+    assert market.balance(alice.token) == KWH + 60 * PER_SECOND
+
+
 def test_the_first_reading_is_bounded_by_the_rate_since_registration(market: Market, alice: Prosumer):
     market.set_time(T0 + 10)
     before = market.snapshot(*market.watched(alice))
