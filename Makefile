@@ -8,7 +8,7 @@ export PATH := $(abspath $(VENV))/bin:$(HOME)/.cargo/bin:$(PATH)
 HYPOTHESIS_PROFILE ?= ci
 export HYPOTHESIS_PROFILE
 
-.PHONY: help demo test test-rust test-python test-programs programs build bench fuzz lint clean postgres
+.PHONY: help demo test test-rust test-python test-programs programs build bench bench-programs fuzz lint clean postgres
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -56,6 +56,10 @@ bench: build ## criterion, pytest-benchmark and memory figures for bench/RESULTS
 	$(PY) bench/book_latency.py
 	$(PY) -m pytest bench/test_bench_settlement.py -q --benchmark-only --benchmark-columns=min,median,max,rounds \
 		--benchmark-json=.benchmarks/settlement.json
+	$(MAKE) bench-programs
+
+bench-programs: build programs ## the programs' compute units per instruction and largest batches (deterministic)
+	$(PY) -m pytest -q -s tests -k compute_units
 
 fuzz: build ## the long hunts: hypothesis 'thorough', 100k proptest cases, 100 crash scenarios
 	PROPTEST_CASES=100000 cargo test -p gridmatch-core --release --test properties --test money_properties

@@ -31,6 +31,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from solana.rpc.async_api import AsyncClient
 from solders.account import Account
+from solders.address_lookup_table_account import ID as LOOKUP_TABLE_PROGRAM_ID
 from solders.address_lookup_table_account import AddressLookupTableAccount
 from solders.compute_budget import set_compute_unit_limit
 from solders.hash import Hash
@@ -113,7 +114,12 @@ def token_account_data(mint: Pubkey, owner: Pubkey, amount: int) -> bytes:
 def governance_data(authority: Pubkey, *, paused: bool, fee_bps: int = 0) -> bytes:
     """The shared contract's `GovernanceConfig` (140 bytes)."""
     bump = Pubkey.find_program_address([b"governance"], GOVERNANCE_ID)[1]
-    return _sighash("account", "GovernanceConfig") + bytes(authority) + bytes(96) + struct.pack("<BHB", paused, fee_bps, bump)
+    return (
+        _sighash("account", "GovernanceConfig")
+        + bytes(authority)
+        + bytes(96)
+        + struct.pack("<BHB", paused, fee_bps, bump)
+    )
 
 
 # --- the fills' hash chain ---------------------------------------------------------------------
@@ -265,7 +271,9 @@ class Chain:
 
     def new_token_account(self, mint: Pubkey, owner: Pubkey, amount: int, address: Pubkey | None = None) -> Pubkey:
         address = address or Keypair().pubkey()
-        self.svm.set_account(address, Account(self.rent_token, token_account_data(mint, owner, amount), TOKEN_PROGRAM_ID))
+        self.svm.set_account(
+            address, Account(self.rent_token, token_account_data(mint, owner, amount), TOKEN_PROGRAM_ID)
+        )
         return address
 
     def set_paused(self, paused: bool) -> None:
@@ -296,7 +304,35 @@ class Chain:
         parsed = ProgramError.parse_tx_error(result.err(), self.idl_errors, self.program_id, logs)
         return Sent(result.err(), parsed.code if parsed else None, logs, meta.compute_units_consumed(), size)
 
-    def ix(self, name: str, *args: Any, accounts: dict[str, Pubkey], remaining: Sequence[AccountMeta] = ()) -> Instruction:
+    def lookup_table(self, addresses: Sequence[Pubkey]) -> AddressLookupTableAccount:
+        """An address lookup table holding `addresses`, written straight into LiteSVM (its
+        56-byte meta: type 1, never deactivated, last extended at slot 0, then the addresses)
+        and usable at once (the chain is moved past slot 0)."""
+        key = Keypair().pubkey()
+        meta = struct.pack("<IQQBB32sH", 1, 2**64 - 1, 0, 0, 1, bytes(self.authority.pubkey()), 0)
+        data = meta + b"".join(bytes(a) for a in addresses)
+        rent = self.svm.minimum_balance_for_rent_exemption(len(data))
+        self.svm.set_account(key, Account(rent, data, LOOKUP_TABLE_PROGRAM_ID))
+        if self.svm.get_clock().slot < 2:
+            self.svm.warp_to_slot(2)
+        return AddressLookupTableAccount(key, list(addresses))
+
+    def send_v0(self, ixs: Sequence[Instruction], signer: Keypair, tables: Sequence[AddressLookupTableAccount]) -> Sent:
+        """`send` as a v0 transaction through lookup tables (one signer, the fee payer)."""
+        self.svm.expire_blockhash()
+        message = MessageV0.try_compile(signer.pubkey(), list(ixs), list(tables), self.svm.latest_blockhash())
+        tx = VersionedTransaction(message, [signer])
+        result = self.svm.send_transaction(tx)
+        if isinstance(result, TransactionMetadata):
+            return Sent(None, None, list(result.logs()), result.compute_units_consumed(), len(bytes(tx)))
+        meta = result.meta()
+        logs = list(meta.logs())
+        parsed = ProgramError.parse_tx_error(result.err(), self.idl_errors, self.program_id, logs)
+        return Sent(result.err(), parsed.code if parsed else None, logs, meta.compute_units_consumed(), len(bytes(tx)))
+
+    def ix(
+        self, name: str, *args: Any, accounts: dict[str, Pubkey], remaining: Sequence[AccountMeta] = ()
+    ) -> Instruction:
         ctx = Context(accounts=accounts, remaining_accounts=list(remaining))
         return self.program.instruction[name](*args, ctx=ctx)
 
@@ -311,7 +347,9 @@ class Chain:
     def closed(self, address: Pubkey) -> bool:
         """No account at `address` (LiteSVM keeps a closed one as an empty System account)."""
         account = self.svm.get_account(address)
-        return account is None or (account.lamports == 0 and not bytes(account.data) and account.owner == SYSTEM_PROGRAM_ID)
+        return account is None or (
+            account.lamports == 0 and not bytes(account.data) and account.owner == SYSTEM_PROGRAM_ID
+        )
 
     def balance(self, address: Pubkey) -> int:
         account = self.svm.get_account(address)
@@ -405,7 +443,9 @@ class Chain:
             "tick": self.tick,
             "fee_bps": self.fee_bps,
             "fee_payer": self.enum("FeePayer", self.fee_payer.capitalize()),
-            "fee_rounding": self.enum("Rounding", {"half_even": "HalfEven"}.get(self.fee_rounding, self.fee_rounding.capitalize())),
+            "fee_rounding": self.enum(
+                "Rounding", {"half_even": "HalfEven"}.get(self.fee_rounding, self.fee_rounding.capitalize())
+            ),
             "epoch_seconds": 900,
         }
         accounts = {
@@ -443,7 +483,9 @@ class Chain:
     def order_address(self, epoch: Pubkey, order_id: int) -> Pubkey:
         return self.pda(b"order", bytes(epoch), struct.pack("<Q", order_id))
 
-    def place_ix(self, trader: Trader, epoch: Pubkey, order_id: int, side: str, price: int, qty: int, **overrides: Pubkey) -> Instruction:
+    def place_ix(
+        self, trader: Trader, epoch: Pubkey, order_id: int, side: str, price: int, qty: int, **overrides: Pubkey
+    ) -> Instruction:
         accounts = {
             "market": self.market,
             "epoch": epoch,
@@ -496,7 +538,9 @@ class Chain:
         accounts = {"market": self.market, "epoch": epoch, "operator": operator or self.operator.pubkey()}
         return self.ix("close_epoch", accounts=accounts)
 
-    def post_ix(self, epoch: Pubkey, price: int, volume: int, count: int, head: bytes, **overrides: Pubkey) -> Instruction:
+    def post_ix(
+        self, epoch: Pubkey, price: int, volume: int, count: int, head: bytes, **overrides: Pubkey
+    ) -> Instruction:
         accounts = {
             "market": self.market,
             "epoch": epoch,
@@ -566,7 +610,13 @@ class Chain:
 
 def _trade(chain: Chain, qty: int, price: int) -> tuple[int, int, int, int]:
     """The engine's (buyer_pays, seller_receives, buyer_fee, seller_fee) of a fill."""
-    market = Market(lot=chain.lot, tick=chain.tick, fee_bps=chain.fee_bps, fee_payer=chain.fee_payer, fee_rounding=chain.fee_rounding)
+    market = Market(
+        lot=chain.lot,
+        tick=chain.tick,
+        fee_bps=chain.fee_bps,
+        fee_payer=chain.fee_payer,
+        fee_rounding=chain.fee_rounding,
+    )
     return market.split(market.notional(qty, price))
 
 
@@ -651,8 +701,16 @@ def test_the_program_is_an_sbpf_v0_shared_object():
 
 def test_initialize_market_creates_the_market_and_its_vaults(chain: Chain):
     market = chain.decode(chain.market)
-    assert (market.market_id, market.authority, market.operator) == (1, chain.authority.pubkey(), chain.operator.pubkey())
-    assert (market.grid_mint, market.payment_mint, market.treasury) == (chain.grid_mint, chain.payment_mint, chain.treasury)
+    assert (market.market_id, market.authority, market.operator) == (
+        1,
+        chain.authority.pubkey(),
+        chain.operator.pubkey(),
+    )
+    assert (market.grid_mint, market.payment_mint, market.treasury) == (
+        chain.grid_mint,
+        chain.payment_mint,
+        chain.treasury,
+    )
     assert (market.grid_vault, market.payment_vault) == (chain.grid_vault, chain.payment_vault)
     assert (market.lot, market.tick, market.fee_bps, market.epoch_seconds) == (10**6, 100, 100, 900)
     assert (type(market.fee_payer).__name__, type(market.fee_rounding).__name__) == ("Buyer", "Up")
@@ -726,8 +784,19 @@ def test_place_order_escrows_the_worst_case_of_each_side(book: Book):
     assert chain.totals() == totals
 
     order = chain.decode(bid.address)
-    assert (order.epoch, order.owner, order.order_id, type(order.side).__name__) == (book.epoch, book.buyer.key, 11, "Buy")
-    assert (order.limit_price, order.qty, order.filled, order.grid_escrow, order.payment_escrow) == (333, 7, 0, 0, bid_payment)
+    assert (order.epoch, order.owner, order.order_id, type(order.side).__name__) == (
+        book.epoch,
+        book.buyer.key,
+        11,
+        "Buy",
+    )
+    assert (order.limit_price, order.qty, order.filled, order.grid_escrow, order.payment_escrow) == (
+        333,
+        7,
+        0,
+        0,
+        bid_payment,
+    )
     assert (order.grid_account, order.payment_account) == (book.buyer.grid, book.buyer.payment)
     account = chain.svm.get_account(bid.address)
     assert account is not None and len(account.data) == chain.program.account["Order"].size
@@ -773,7 +842,9 @@ def test_cancel_by_another_signer_or_after_closing_is_refused(book: Book):
         2001,
         bid.address,
     )
-    chain.refused([chain.cancel_ix(book.epoch, bid, payment_vault=thief.payment)], [book.buyer.keypair], 2001, bid.address)
+    chain.refused(
+        [chain.cancel_ix(book.epoch, bid, payment_vault=thief.payment)], [book.buyer.keypair], 2001, bid.address
+    )
     assert chain.send([chain.close_epoch_ix(book.epoch)], [chain.operator]).ok
     chain.refused([chain.cancel_ix(book.epoch, bid)], [book.buyer.keypair], 6003, bid.address)
 
@@ -790,7 +861,9 @@ def test_placing_is_refused_for_every_rule_and_moves_nothing(book: Book):
     epoch, buyer, seller = book.epoch, book.buyer, book.seller
     order = chain.order_address(epoch, 99)
 
-    def refuse(code: int, trader: Trader, side: str = "buy", qty: int = 5, signers: Sequence[Keypair] = (), **overrides: Pubkey) -> None:
+    def refuse(
+        code: int, trader: Trader, side: str = "buy", qty: int = 5, signers: Sequence[Keypair] = (), **overrides: Pubkey
+    ) -> None:
         ix = chain.place_ix(trader, epoch, 99, side, 100, qty, **overrides)
         chain.refused([ix], list(signers) or [trader.keypair], code, order, epoch)
         assert chain.closed(order)
@@ -822,7 +895,9 @@ def test_placing_is_refused_for_every_rule_and_moves_nothing(book: Book):
     chain.svm.set_account(forged, Account(10**9, governance_data(buyer.key, paused=False), GOVERNANCE_ID))
     refuse(2006, buyer, governance=forged)
     refuse(6000, buyer)  # paused
-    chain.svm.set_account(GOVERNANCE_CONFIG, Account(10**9, governance_data(buyer.key, paused=False), SYSTEM_PROGRAM_ID))
+    chain.svm.set_account(
+        GOVERNANCE_CONFIG, Account(10**9, governance_data(buyer.key, paused=False), SYSTEM_PROGRAM_ID)
+    )
     refuse(3007, buyer)
     chain.set_paused(False)
 
@@ -855,7 +930,14 @@ def test_post_result_is_the_operators_on_a_closed_epoch_and_consistent(book: Boo
     assert chain.send([chain.close_epoch_ix(epoch)], [chain.operator]).ok
     post = chain.post_ix(epoch, 100, 3, 1, head, operator=impostor.key)
     chain.refused([post], [impostor.keypair], 6001, epoch)
-    for bad in ((100, 0, 1, head), (100, 3, 0, head), (100, 3, 0, ZERO_HASH), (100, 0, 0, head), (100, 3, 1, ZERO_HASH), (100, 2, 3, head)):
+    for bad in (
+        (100, 0, 1, head),
+        (100, 3, 0, head),
+        (100, 3, 0, ZERO_HASH),
+        (100, 0, 0, head),
+        (100, 3, 1, ZERO_HASH),
+        (100, 2, 3, head),
+    ):
         chain.refused([chain.post_ix(epoch, *bad)], [chain.operator], 6021, epoch)
     chain.refused([chain.post_ix(epoch, 2**62, 3, 1, head)], [chain.operator], 6011, epoch)  # 2^62 ticks * 100 overflow
     chain.set_paused(True)
@@ -888,7 +970,7 @@ def test_a_result_without_fills_settles_the_epoch_and_everything_is_refunded(boo
 
 def test_settlement_moves_what_the_engine_computes_and_refunds_the_rest(cleared: Cleared):
     chain, epoch, fills, heads = cleared.chain, cleared.epoch, cleared.fills, cleared.heads
-    bid1, bid2, ask1, ask2 = cleared.orders
+    bid1, bid2, _, _ = cleared.orders
     start = chain.balances()
     totals = chain.totals()
     sent = chain.settle(epoch, fills, heads, 0, 2)
@@ -898,7 +980,12 @@ def test_settlement_moves_what_the_engine_computes_and_refunds_the_rest(cleared:
     assert bytes(state.cursor) == heads[2]
     chain.settle(epoch, fills, heads, 2, 3)
     state = chain.decode(epoch)
-    assert (type(state.state).__name__, state.settled_count, state.settled_volume, bytes(state.cursor)) == ("Settled", 3, 9, ZERO_HASH)
+    assert (type(state.state).__name__, state.settled_count, state.settled_volume, bytes(state.cursor)) == (
+        "Settled",
+        3,
+        9,
+        ZERO_HASH,
+    )
     assert chain.totals() == totals
 
     # Each fill: GRID qty * lot to the buyer, seller_receives to the seller, both fees to the treasury.
@@ -924,7 +1011,10 @@ def test_settlement_moves_what_the_engine_computes_and_refunds_the_rest(cleared:
     final = chain.balances()
     for f_bid in (bid1, bid2):
         paid = sum(_trade(chain, f.qty, f.price)[0] for f in fills if f.bid is f_bid)
-        assert final[f_bid.trader.payment] == start[f_bid.trader.payment] + _escrow(chain, "buy", f_bid.price, f_bid.qty)[1] - paid
+        assert (
+            final[f_bid.trader.payment]
+            == start[f_bid.trader.payment] + _escrow(chain, "buy", f_bid.price, f_bid.qty)[1] - paid
+        )
     assert chain.totals() == totals
     assert chain.decode(epoch).live_orders == 0
 
@@ -955,7 +1045,9 @@ def test_settling_is_the_operators_alone(cleared: Cleared):
     ix = chain.settle_ix(epoch, 0, fills[:1], heads[1], operator=impostor.key)
     chain.refused([ix], [impostor.keypair], 6001, *watch)
     ix = chain.settle_ix(epoch, 0, fills[:1], heads[1])
-    metas = [AccountMeta(m.pubkey, False, m.is_writable) if m.pubkey == chain.operator.pubkey() else m for m in ix.accounts]
+    metas = [
+        AccountMeta(m.pubkey, False, m.is_writable) if m.pubkey == chain.operator.pubkey() else m for m in ix.accounts
+    ]
     chain.refused([Instruction(ix.program_id, ix.data, metas)], [impostor.keypair], 3010, *watch)
 
 
@@ -978,12 +1070,28 @@ def test_settlement_refuses_wrong_accounts(cleared: Cleared):
     chain.svm.set_account(fake_market, Account(real.lamports, bytes(real.data), SYSTEM_PROGRAM_ID))
     refuse(3007, chain.settle_ix(epoch, 0, fills[:1], heads[1], market=fake_market))
     second_market = chain.pda(b"market", struct.pack("<Q", 2))
-    ix = chain.initialize_ix(market_id=2, market=second_market, grid_vault=chain.pda(b"vault", bytes(second_market), bytes(chain.grid_mint)),
-                             payment_vault=chain.pda(b"vault", bytes(second_market), bytes(chain.payment_mint)))
+    ix = chain.initialize_ix(
+        market_id=2,
+        market=second_market,
+        grid_vault=chain.pda(b"vault", bytes(second_market), bytes(chain.grid_mint)),
+        payment_vault=chain.pda(b"vault", bytes(second_market), bytes(chain.payment_mint)),
+    )
     assert chain.send([ix], [chain.authority]).ok
-    assert chain.send([chain.ix("open_epoch", 5, accounts={"market": second_market, "epoch": chain.epoch_address(5, second_market),
-                                                         "operator": chain.operator.pubkey(), "system_program": SYSTEM_PROGRAM_ID})],
-                      [chain.operator]).ok
+    assert chain.send(
+        [
+            chain.ix(
+                "open_epoch",
+                5,
+                accounts={
+                    "market": second_market,
+                    "epoch": chain.epoch_address(5, second_market),
+                    "operator": chain.operator.pubkey(),
+                    "system_program": SYSTEM_PROGRAM_ID,
+                },
+            )
+        ],
+        [chain.operator],
+    ).ok
     refuse(2001, chain.settle_ix(chain.epoch_address(5, second_market), 0, fills[:1], heads[1]))
     # The GRID or the payment sent to an account that is not the one the order named.
     good = chain.settle_ix(epoch, 0, fills[:1], heads[1])
@@ -1037,7 +1145,9 @@ def test_a_fill_not_in_the_posted_list_is_refused(cleared: Cleared):
     chain.refused([chain.settle_ix(open_epoch, 0, fills[:1], heads[1])], [chain.operator], 6005, *watch)
 
 
-def _posted(book: Book, fills_of: Any, price: int | None = None) -> tuple[Chain, Pubkey, list[FillRef], list[bytes], list[Pubkey]]:
+def _posted(
+    book: Book, fills_of: Any, price: int | None = None
+) -> tuple[Chain, Pubkey, list[FillRef], list[bytes], list[Pubkey]]:
     """Places a bid (limit 100, 5 lots) and an ask (limit 90, 5 lots), and posts the fills that
     `fills_of(bid, ask)` makes of them: a result the operator signed, wrong as it may be."""
     chain = book.chain
@@ -1059,7 +1169,9 @@ def test_a_posted_fill_below_the_asks_limit_is_refused(book: Book):
 
 
 def test_a_posted_fill_at_another_price_than_the_posted_one_is_refused(book: Book):
-    chain, epoch, fills, heads, watch = _posted(book, lambda b, a: [FillRef(b, a, 2, 95), FillRef(b, a, 3, 96)], price=95)
+    chain, epoch, fills, heads, watch = _posted(
+        book, lambda b, a: [FillRef(b, a, 2, 95), FillRef(b, a, 3, 96)], price=95
+    )
     chain.settle(epoch, fills, heads, 0, 1)
     chain.refused([chain.settle_ix(epoch, 1, fills[1:], heads[2])], [chain.operator], 6016, *watch)
 
@@ -1089,7 +1201,9 @@ def test_a_posted_volume_that_the_fills_do_not_make_is_refused(book: Book):
     ask = chain.place(book.seller, book.epoch, 2, "sell", 90, 5)
     fills = [FillRef(bid, ask, 2, 95)]
     heads = chain_heads([f.record for f in fills])
-    assert chain.send([chain.close_epoch_ix(book.epoch), chain.post_ix(book.epoch, 95, 3, 1, heads[0])], [chain.operator]).ok
+    assert chain.send(
+        [chain.close_epoch_ix(book.epoch), chain.post_ix(book.epoch, 95, 3, 1, heads[0])], [chain.operator]
+    ).ok
     chain.refused([chain.settle_ix(book.epoch, 0, fills, heads[1])], [chain.operator], 6020, book.epoch, bid.address)
 
 
@@ -1188,7 +1302,10 @@ def test_the_engines_clearing_settles_on_chain_to_the_base_unit(case: dict[str, 
         qty=[o[3] for o in orders],
     )
     result = gm.clear(book, rule=case["rule"], allocation=case["allocation"], reference_price=50)
-    fills = [FillRef(placed[int(f["buy_id"])], placed[int(f["sell_id"])], int(f["qty"]), int(f["price"])) for f in result.fills]
+    fills = [
+        FillRef(placed[int(f["buy_id"])], placed[int(f["sell_id"])], int(f["qty"]), int(f["price"]))
+        for f in result.fills
+    ]
     heads = chain.post(epoch, fills, result.price if result.price is not None else 0)
 
     # On chain: settled in batches of the drawn sizes, then every order refunded.
@@ -1226,7 +1343,8 @@ def test_the_idl_discriminators_and_sizes_are_the_programs(chain: Chain):
     """anchorpy's discriminators are sha256("global:<snake>") and sha256("account:<Name>") (what
     the program computes), and its account sizes are the program's (state.rs `LEN`)."""
     assert {ix.name for ix in chain.idl.instructions} == {
-        "initializeMarket", "openEpoch", "placeOrder", "cancelOrder", "closeEpoch", "postResult", "settleFills", "refundOrder",
+        "initializeMarket", "openEpoch", "placeOrder", "cancelOrder",
+        "closeEpoch", "postResult", "settleFills", "refundOrder",
     }  # fmt: skip
     source = (PROGRAMS / "trading" / "src" / "instructions").glob("*.rs")
     in_source = {m for p in source for m in re.findall(r'instruction_discriminator\("(\w+)"\)', p.read_text())}
@@ -1260,3 +1378,126 @@ def test_the_idl_errors_are_the_programs(chain: Chain):
     in_source = {int(code): name for name, code in re.findall(r"^\s*(\w+) = (\d+),", source, flags=re.M)}
     assert {e.code: e.name for e in chain.idl.errors or []} == in_source
     assert chain.idl_errors[6000] == "The market is paused by governance"  # the shared contract's MarketPaused
+
+
+# --- compute units and the largest settlement batch --------------------------------------------
+
+UNITS_PER_BUMP_TRIED = 1_500  # the program-address search (sol_try_find_program_address)
+# What each instruction measured when written, with room, besides the address search.
+BUDGET = {"place_buy": 17_000, "place_sell": 16_000, "cancel": 16_000, "close_epoch": 1_500, "post_result": 2_500,
+          "refund": 16_000, "settle_base": 12_000, "settle_per_fill": 17_000}  # fmt: skip
+
+
+def _fake_fills(chain: Chain, n: int, *, one_seller: bool) -> list[FillRef]:
+    """`n` fills between orders and traders that need not exist: for sizing transactions."""
+
+    def order(order_id: int, side: str) -> Placed:
+        trader = Trader(Keypair(), Keypair().pubkey(), Keypair().pubkey(), Keypair().pubkey())
+        return Placed(Keypair().pubkey(), order_id, trader, side, 100, 10)
+
+    ask = order(0, "sell")
+    return [
+        FillRef(order(2 * i + 1, "buy"), ask if one_seller else order(2 * i + 2, "sell"), 10, 100) for i in range(n)
+    ]
+
+
+def _settle_sizes(chain: Chain, fills: Sequence[FillRef], *, with_limit: bool) -> tuple[int, int, int]:
+    """(legacy bytes, v0 bytes with every account but the signer in one lookup table, distinct
+    accounts the transaction locks) of settling `fills` in one transaction."""
+    ix = chain.settle_ix(chain.epoch_address(1), 0, fills, ZERO_HASH)
+    ixs = [set_compute_unit_limit(MAX_UNITS), ix] if with_limit else [ix]
+    payer = chain.operator.pubkey()
+    legacy = len(bytes(Transaction([chain.operator], Message(ixs, payer), Hash.default())))
+    table = AddressLookupTableAccount(
+        Keypair().pubkey(), list(dict.fromkeys(m.pubkey for m in ix.accounts if m.pubkey != payer))
+    )
+    v0 = len(bytes(VersionedTransaction(MessageV0.try_compile(payer, ixs, [table], Hash.default()), [chain.operator])))
+    locked = len({m.pubkey for m in ix.accounts} | {payer, *(i.program_id for i in ixs)})
+    return legacy, v0, locked
+
+
+def _batch_limits(chain: Chain, *, one_seller: bool) -> dict[str, int]:
+    """The largest settlement batch by each limit, and the compute units at the binding one."""
+
+    def largest(index: int, limit: int, *, with_limit: bool = True) -> int:
+        def fits(n: int) -> bool:
+            fills = _fake_fills(chain, n, one_seller=one_seller)
+            return _settle_sizes(chain, fills, with_limit=with_limit)[index] <= limit
+
+        n = 1
+        while fits(n + 1):
+            n += 1
+        return n
+
+    legacy_n = largest(0, MAX_TX_BYTES, with_limit=False)
+    locks_n = largest(2, MAX_TX_ACCOUNTS)
+    bytes_n = largest(1, MAX_TX_BYTES)
+    units, size = _settle_units(locks_n, one_seller=one_seller)
+    small, _ = _settle_units(1, one_seller=one_seller)
+    per_fill = (units - small) // (locks_n - 1)
+    units_n = (MAX_UNITS - (small - per_fill)) // per_fill
+    assert units <= BUDGET["settle_base"] + BUDGET["settle_per_fill"] * locks_n <= MAX_UNITS
+    assert size <= MAX_TX_BYTES and locks_n < bytes_n and locks_n < units_n
+    return {"legacy_bytes": legacy_n, "alt_locks": locks_n, "alt_bytes": bytes_n, "units_at_alt_locks": units,
+            "per_fill": per_fill, "units_n": units_n, "one_fill": small}  # fmt: skip
+
+
+def _settle_units(n: int, *, one_seller: bool) -> tuple[int, int]:
+    """Compute units and size of settling `n` real fills in one v0 transaction through a lookup table."""
+    chain = Chain()
+    epoch = chain.open_epoch()
+    ask = chain.place(chain.trader(grid=FUNDS), epoch, 10**6, "sell", 90, 10 * n) if one_seller else None
+    fills = []
+    for i in range(n):
+        bid = chain.place(chain.trader("Consumer", payment=FUNDS), epoch, 2 * i + 1, "buy", 110, 10)
+        fills.append(
+            FillRef(bid, ask or chain.place(chain.trader(grid=FUNDS), epoch, 2 * i + 2, "sell", 90, 10), 10, 100)
+        )
+    heads = chain.post(epoch, fills)
+    ixs = [set_compute_unit_limit(MAX_UNITS), chain.settle_ix(epoch, 0, fills, heads[n])]
+    table = chain.lookup_table(
+        list(dict.fromkeys(m.pubkey for m in ixs[1].accounts if m.pubkey != chain.operator.pubkey()))
+    )
+    sent = chain.send_v0(ixs, chain.operator, [table])
+    assert sent.ok, sent.logs[-4:]
+    return sent.units, sent.size
+
+
+def test_compute_units_and_the_largest_settlement_batch(chain: Chain):
+    """Within budget, and the batch limits. `make bench-programs` shows the figures (`-s`)."""
+    figures: dict[str, int] = {}
+    seller = chain.trader("Prosumer", grid=FUNDS)
+    buyer = chain.trader("Consumer", payment=FUNDS)
+    sent = chain.send([chain.open_epoch_ix(1)], [chain.operator])
+    epoch = chain.epoch_address(1)
+    figures["open_epoch"] = sent.units
+
+    def searched(address: Pubkey) -> int:
+        return UNITS_PER_BUMP_TRIED * (255 - chain.decode(address).bump)
+
+    bid = chain.place(buyer, epoch, 1, "buy", 110, 10)
+    figures["place_buy"] = chain.last_units - searched(bid.address)
+    ask = chain.place(seller, epoch, 2, "sell", 90, 10)
+    figures["place_sell"] = chain.last_units - searched(ask.address)
+    extra = chain.place(buyer, epoch, 3, "buy", 100, 1)
+    sent = chain.send([chain.cancel_ix(epoch, extra)], [buyer.keypair])
+    figures["cancel"] = sent.units
+    fills = [FillRef(bid, ask, 4, 100), FillRef(bid, ask, 3, 100)]
+    heads = chain_heads([f.record for f in fills])
+    figures["close_epoch"] = chain.send([chain.close_epoch_ix(epoch)], [chain.operator]).units
+    figures["post_result"] = chain.send([chain.post_ix(epoch, 100, 7, 2, heads[0])], [chain.operator]).units
+    figures["settle_1"] = chain.settle(epoch, fills, heads, 0, 1).units
+    figures["settle_1_again"] = chain.settle(epoch, fills, heads, 1, 2).units
+    sent = chain.send([chain.refund_ix(epoch, bid)], [chain.operator])
+    figures["refund"] = sent.units
+    for name in ("place_buy", "place_sell", "cancel", "close_epoch", "post_result", "refund"):
+        assert figures[name] <= BUDGET[name], (name, figures[name])
+
+    # The largest batch: legacy transactions are bound by their 1,232 bytes; through a lookup
+    # table by the 64 accounts a transaction may lock (compute units would allow far more).
+    limits = {key: _batch_limits(chain, one_seller=key == "one_seller") for key in ("distinct", "one_seller")}
+    assert limits["distinct"]["legacy_bytes"] == 4 and limits["distinct"]["alt_locks"] == 13
+
+    print("\ntrading program compute units:", ", ".join(f"{k} {v:,}" for k, v in figures.items()))
+    for key, row in limits.items():
+        print(f"settlement batch ({key}):", ", ".join(f"{k} {v:,}" for k, v in row.items()))

@@ -24,7 +24,9 @@ use program_support::anchor::{split_instruction, ErrorCode};
 // The address the tests load the program at (the shared contract's; not secret).
 solana_address::declare_id!("BD4pEengw9n3vFDR6NsCr8JkV6NstwAJfbTmB6XWMmuz");
 
-program_entrypoint!(process_instruction, 64);
+// Up to 128 instruction accounts: a settlement batch names four a fill, repeats included (one
+// ask filling many bids), while the transaction locks at most 64 distinct ones.
+program_entrypoint!(process_instruction, 128);
 no_allocator!();
 nostd_panic_handler!();
 
