@@ -1,6 +1,8 @@
 """The on-chain toolchain end to end: programs/registry, built to SBPF v0 by scripts/build-programs.sh
 (`make programs`), loaded into LiteSVM and driven with anchorpy from its legacy (Anchor 0.29) IDL,
-which must agree with the program on discriminators, layouts and error numbers."""
+which must agree with the program on discriminators, layouts and error numbers. The registry's
+instructions: participants and meters registered, participants suspended and reactivated, up to
+four authorities rotated (never none); every refusal changes no account."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ import pytest
 from anchorpy import Context, Idl, Program, Provider, Wallet
 from anchorpy.error import ProgramError
 from solana.rpc.async_api import AsyncClient
+from solders.account import Account
 from solders.instruction import AccountMeta, Instruction
 from solders.keypair import Keypair
 from solders.litesvm import LiteSVM
@@ -31,14 +34,25 @@ SO = PROGRAMS / "target" / "deploy" / "registry.so"
 IDL_JSON = PROGRAMS / "registry" / "idl.json"
 BUILD_COMMAND = "make programs   (that is: scripts/build-programs.sh)"
 
-# Compute-unit budgets: what each instruction measured when written, with room (programs/README.md), besides
-# the program-address search, which costs 1,500 units per bump tried (255 first, then down).
-UNITS_BESIDES_PDA_SEARCH = {"initialize": 3_000, "register_participant": 3_500}
+#: Compute units each instruction measured when written (in the comments), with room
+#: (programs/README.md). The registry's own address is a compile-time constant; a participant's and
+#: a meter's are searched, 1,500 units per bump tried: the figures are at bump 255 (one try), and
+#: each further bump tried is counted apart.
+BUDGET = {
+    "initialize": 3_000,  # 2,115
+    "register_participant": 5_000,  # 3,987
+    "register_meter": 5_500,  # 4,235
+    "suspend_participant": 800,  # 419
+    "reactivate_participant": 800,  # 421
+    "add_authority": 1_000,  # 683
+    "remove_authority": 1_000,  # 639
+}
 UNITS_PER_BUMP_TRIED = 1_500
+ZERO = Pubkey.default()
 
 
-def _budget(instruction: str, bump: int) -> int:
-    return UNITS_BESIDES_PDA_SEARCH[instruction] + UNITS_PER_BUMP_TRIED * (256 - bump)
+def _budget(instruction: str, bump: int = 255) -> int:
+    return BUDGET[instruction] + UNITS_PER_BUMP_TRIED * (255 - bump)
 
 
 def _program_bytes() -> bytes:
@@ -147,6 +161,51 @@ class Registry:
         kind_value = getattr(self.program.type["ParticipantKind"], kind)()
         return self.program.instruction["register_participant"](kind_value, ctx=Context(accounts=accounts))
 
+    def meter_address(self, meter_id: int) -> Pubkey:
+        return Pubkey.find_program_address([b"meter", meter_id.to_bytes(8, "little")], self.program_id)[0]
+
+    def ix(self, name: str, *args: Any, **accounts: Pubkey) -> Instruction:
+        return self.program.instruction[name](*args, ctx=Context(accounts=accounts))
+
+    def status_ix(self, name: str, owner: Pubkey, authority: Pubkey) -> Instruction:
+        """`suspend_participant` or `reactivate_participant` of `owner`'s participant."""
+        accounts = {"registry": self.registry, "participant": self.participant_address(owner), "authority": authority}
+        return self.ix(name, **accounts)
+
+    def authority_ix(self, name: str, key: Pubkey, authority: Pubkey) -> Instruction:
+        """`add_authority` or `remove_authority` of `key`."""
+        return self.ix(name, key, registry=self.registry, authority=authority)
+
+    def meter_ix(self, meter_id: int, owner: Pubkey, authority: Pubkey) -> Instruction:
+        accounts = {
+            "registry": self.registry,
+            "meter": self.meter_address(meter_id),
+            "participant": self.participant_address(owner),
+            "authority": authority,
+            "system_program": SYSTEM_PROGRAM_ID,
+        }
+        return self.ix("register_meter", meter_id, **accounts)
+
+    def participant(self, kind: str = "Prosumer") -> Pubkey:
+        """A newly registered participant's owner."""
+        owner = Keypair().pubkey()
+        sent = self.send(self.register_ix(owner, self.payer.pubkey(), kind), [self.payer])
+        assert sent.err is None, sent.logs
+        return owner
+
+    def refused(self, ix: Instruction, signers: list[Keypair], code: int, *watched: Pubkey) -> Sent:
+        """Sends what must be refused with `code`; asserts it was, and that `watched` did not change."""
+        before = self.snapshot(*watched)
+        sent = self.send(ix, signers)
+        assert sent.err is not None and sent.code == code, (code, sent.code, sent.logs[-4:])
+        assert self.snapshot(*watched) == before
+        return sent
+
+    def put(self, address: Pubkey, data: bytes, owner: Pubkey) -> None:
+        """Writes an account directly (a forgery no program made)."""
+        lamports = self.svm.minimum_balance_for_rent_exemption(len(data))
+        self.svm.set_account(address, Account(lamports, data, owner, False, 0))
+
     def decode(self, address: Pubkey) -> Any:
         account = self.svm.get_account(address)
         assert account is not None, f"no account at {address}"
@@ -167,6 +226,23 @@ def _without_signer(ix: Instruction, who: Pubkey) -> Instruction:
     return Instruction(ix.program_id, ix.data, metas)
 
 
+def _with_account(ix: Instruction, index: int, address: Pubkey) -> Instruction:
+    """`ix` with its account at `index` replaced by `address` (same flags)."""
+    metas = [AccountMeta(address, m.is_signer, m.is_writable) if i == index else m for i, m in enumerate(ix.accounts)]
+    return Instruction(ix.program_id, ix.data, metas)
+
+
+def _read_only(ix: Instruction, who: Pubkey) -> Instruction:
+    """`ix` with `who` passed read-only."""
+    metas = [AccountMeta(m.pubkey, m.is_signer, False) if m.pubkey == who else m for m in ix.accounts]
+    return Instruction(ix.program_id, ix.data, metas)
+
+
+def _at(clock: Any, unix_timestamp: int) -> Any:
+    clock.unix_timestamp = unix_timestamp
+    return clock
+
+
 @pytest.fixture
 def chain() -> Registry:
     return Registry()
@@ -182,16 +258,16 @@ def initialized(chain: Registry) -> Registry:
 def test_initialize_creates_the_registry_with_its_authority(chain: Registry):
     sent = chain.send(chain.initialize_ix(chain.payer.pubkey()), [chain.payer])
     assert sent.err is None, sent.logs
-    assert sent.units <= _budget("initialize", chain.decode(chain.registry).bump)
+    assert sent.units <= _budget("initialize")
     assert "Program log: Instruction: Initialize" in sent.logs
 
     account = chain.svm.get_account(chain.registry)
     assert account is not None and account.owner == chain.program_id
-    assert len(account.data) == chain.program.account["Registry"].size == 8 + 32 + 8 + 1
+    assert len(account.data) == chain.program.account["Registry"].size == 8 + 4 * 32 + 8 + 8 + 1
     assert account.lamports == chain.svm.minimum_balance_for_rent_exemption(len(account.data))
     registry = chain.decode(chain.registry)
-    assert registry.authority == chain.payer.pubkey()
-    assert registry.participant_count == 0
+    assert registry.authorities == [chain.payer.pubkey(), ZERO, ZERO, ZERO]
+    assert (registry.participant_count, registry.meter_count) == (0, 0)
     assert registry.bump == Pubkey.find_program_address([b"registry"], chain.program_id)[1]
 
 
@@ -229,7 +305,7 @@ def test_a_signer_who_is_not_the_authority_is_refused_and_changes_nothing(initia
     sent = chain.send(chain.register_ix(owner, impostor.pubkey()), [impostor])
 
     assert sent.err is not None and sent.code == 6000
-    assert chain.idl_errors[6000] == "The signer is not the registry's authority"
+    assert chain.idl_errors[6000] == "The signer is not a registry authority"
     assert chain.snapshot(*watched) == before
     assert chain.svm.get_account(participant) is None
 
@@ -276,6 +352,195 @@ def test_a_participant_at_the_wrong_address_is_refused(initialized: Registry):
     assert chain.svm.get_account(wrong) is None
 
 
+# --- authorities -----------------------------------------------------------------------------
+
+
+def test_authorities_are_added_up_to_four_and_removed_down_to_one(initialized: Registry):
+    chain = initialized
+    admin = chain.payer
+    others = [chain.funded() for _ in range(4)]
+    for n, other in enumerate(others[:3], start=2):
+        sent = chain.send(chain.authority_ix("add_authority", other.pubkey(), admin.pubkey()), [admin])
+        assert sent.err is None, sent.logs
+        assert "Program log: Instruction: AddAuthority" in sent.logs
+        assert chain.decode(chain.registry).authorities[n - 1] == other.pubkey()
+    # A new authority acts as one: it registers a participant, and adds no fifth.
+    owner = Keypair().pubkey()
+    assert chain.send(chain.register_ix(owner, others[2].pubkey()), [others[2]]).err is None
+    fifth = chain.authority_ix("add_authority", others[3].pubkey(), others[2].pubkey())
+    chain.refused(fifth, [others[2]], 6002, chain.registry)
+
+    # Any authority removes any other, itself included, until one is left.
+    remove = chain.authority_ix("remove_authority", admin.pubkey(), others[0].pubkey())
+    sent = chain.send(remove, [others[0]])
+    assert sent.err is None, sent.logs
+    assert "Program log: Instruction: RemoveAuthority" in sent.logs
+    assert chain.decode(chain.registry).authorities == [ZERO, *(o.pubkey() for o in others[:3])]
+    for other in others[:2]:
+        assert chain.send(chain.authority_ix("remove_authority", other.pubkey(), other.pubkey()), [other]).err is None
+    last = others[2]
+    assert chain.decode(chain.registry).authorities == [ZERO, ZERO, ZERO, last.pubkey()]
+    chain.refused(chain.authority_ix("remove_authority", last.pubkey(), last.pubkey()), [last], 6005, chain.registry)
+    # A removed authority is no authority: it neither registers nor rotates.
+    chain.refused(chain.register_ix(Keypair().pubkey(), admin.pubkey()), [admin], 6000, chain.registry)
+    chain.refused(chain.authority_ix("add_authority", admin.pubkey(), admin.pubkey()), [admin], 6000, chain.registry)
+    # The freed slot is reused.
+    assert chain.send(chain.authority_ix("add_authority", admin.pubkey(), last.pubkey()), [last]).err is None
+    assert chain.decode(chain.registry).authorities == [admin.pubkey(), ZERO, ZERO, last.pubkey()]
+
+
+def test_authority_rotation_refusals_change_nothing(initialized: Registry):
+    chain = initialized
+    admin = chain.payer.pubkey()
+    impostor = chain.funded()
+    new = Keypair().pubkey()
+    forged = Keypair().pubkey()  # a copy of the registry naming the impostor, at another address
+    data = bytearray(chain.svm.get_account(chain.registry).data)
+    data[8:40] = bytes(impostor.pubkey())
+    chain.put(forged, bytes(data), chain.program_id)
+    cases = [
+        (chain.authority_ix("add_authority", new, impostor.pubkey()), [impostor], 6000),
+        (chain.authority_ix("remove_authority", admin, impostor.pubkey()), [impostor], 6000),
+        (_without_signer(chain.authority_ix("add_authority", new, admin), admin), [impostor], 3010),
+        (chain.authority_ix("add_authority", admin, admin), [chain.payer], 6003),  # already one
+        (chain.authority_ix("add_authority", ZERO, admin), [chain.payer], 6006),
+        (chain.authority_ix("remove_authority", new, admin), [chain.payer], 6004),  # not one
+        (chain.authority_ix("remove_authority", ZERO, admin), [chain.payer], 6004),
+        (chain.authority_ix("remove_authority", admin, admin), [chain.payer], 6005),  # the last
+        (_with_account(chain.authority_ix("add_authority", new, impostor.pubkey()), 0, forged), [impostor], 2006),
+        (_read_only(chain.authority_ix("add_authority", new, admin), chain.registry), [chain.payer], 2000),
+    ]
+    for ix, signers, code in cases:
+        chain.refused(ix, signers, code, chain.registry, forged)
+    assert chain.decode(chain.registry).authorities == [admin, ZERO, ZERO, ZERO]
+
+
+# --- suspension ---------------------------------------------------------------------------------
+
+
+def test_suspend_and_reactivate_flip_the_status_once_each(initialized: Registry):
+    chain = initialized
+    owner = chain.participant()
+    address = chain.participant_address(owner)
+    before = bytes(chain.svm.get_account(address).data)
+    admin = chain.payer
+
+    sent = chain.send(chain.status_ix("suspend_participant", owner, admin.pubkey()), [admin])
+    assert sent.err is None, sent.logs
+    assert "Program log: Instruction: SuspendParticipant" in sent.logs
+    after = bytes(chain.svm.get_account(address).data)
+    assert type(chain.decode(address).status).__name__ == "Suspended"
+    assert after[:41] + after[42:] == before[:41] + before[42:] and after[41] == 1  # only the status byte
+    chain.refused(chain.status_ix("suspend_participant", owner, admin.pubkey()), [admin], 6007, address)
+
+    sent = chain.send(chain.status_ix("reactivate_participant", owner, admin.pubkey()), [admin])
+    assert sent.err is None, sent.logs
+    assert "Program log: Instruction: ReactivateParticipant" in sent.logs
+    assert bytes(chain.svm.get_account(address).data) == before
+    chain.refused(chain.status_ix("reactivate_participant", owner, admin.pubkey()), [admin], 6008, address)
+    assert chain.idl_errors[6007] == "The participant is already suspended"
+
+
+def test_suspension_refusals_change_nothing(initialized: Registry):
+    chain = initialized
+    owner = chain.participant()
+    address = chain.participant_address(owner)
+    admin = chain.payer.pubkey()
+    impostor = chain.funded()
+    forged = Keypair().pubkey()  # a participant's bytes, owned by another program
+    chain.put(forged, bytes(chain.svm.get_account(address).data), SYSTEM_PROGRAM_ID)
+    suspend = chain.status_ix("suspend_participant", owner, admin)
+    cases = [
+        (chain.status_ix("suspend_participant", owner, impostor.pubkey()), [impostor], 6000),
+        (_without_signer(suspend, admin), [impostor], 3010),
+        (_with_account(suspend, 1, forged), [chain.payer], 3007),
+        (_with_account(suspend, 1, chain.registry), [chain.payer], 3002),  # the registry's, not a Participant
+        (_with_account(suspend, 1, chain.participant_address(Keypair().pubkey())), [chain.payer], 3007),  # none
+        (_with_account(suspend, 0, forged), [chain.payer], 2006),
+        (_read_only(suspend, address), [chain.payer], 2000),
+        (chain.status_ix("reactivate_participant", owner, admin), [chain.payer], 6008),
+    ]
+    for ix, signers, code in cases:
+        chain.refused(ix, signers, code, chain.registry, address, forged)
+    assert type(chain.decode(address).status).__name__ == "Active"
+
+
+# --- meters -------------------------------------------------------------------------------------
+
+
+def test_register_meter_binds_a_meter_to_its_participant(initialized: Registry):
+    chain = initialized
+    chain.svm.set_clock(_at(chain.svm.get_clock(), 1_767_225_600))
+    owners = [chain.participant("Prosumer"), chain.participant("Consumer")]
+    for n, (meter_id, owner) in enumerate([(7, owners[0]), (2**64 - 1, owners[1]), (8, owners[0])], start=1):
+        sent = chain.send(chain.meter_ix(meter_id, owner, chain.payer.pubkey()), [chain.payer])
+        assert sent.err is None, sent.logs
+        assert "Program log: Instruction: RegisterMeter" in sent.logs
+        address = chain.meter_address(meter_id)
+        meter = chain.decode(address)
+        assert (meter.meter_id, meter.owner, meter.registered_at) == (meter_id, owner, 1_767_225_600)
+        seeds = [b"meter", meter_id.to_bytes(8, "little")]
+        assert meter.bump == Pubkey.find_program_address(seeds, chain.program_id)[1]
+        assert sent.units <= _budget("register_meter", meter.bump)
+        account = chain.svm.get_account(address)
+        assert account.owner == chain.program_id
+        assert len(account.data) == chain.program.account["Meter"].size == 8 + 8 + 32 + 8 + 1
+        assert account.lamports == chain.svm.minimum_balance_for_rent_exemption(len(account.data))
+        assert chain.decode(chain.registry).meter_count == n
+
+
+def test_register_meter_refusals_change_nothing(initialized: Registry):
+    chain = initialized
+    owner = chain.participant()
+    suspended = chain.participant()
+    admin = chain.payer.pubkey()
+    assert chain.send(chain.status_ix("suspend_participant", suspended, admin), [chain.payer]).err is None
+    impostor = chain.funded()
+    assert chain.send(chain.meter_ix(1, owner, admin), [chain.payer]).err is None
+    forged = Keypair().pubkey()  # a participant's bytes, owned by another program
+    chain.put(forged, bytes(chain.svm.get_account(chain.participant_address(owner)).data), SYSTEM_PROGRAM_ID)
+    ix = chain.meter_ix(2, owner, admin)
+    cases = [
+        (chain.meter_ix(2, owner, impostor.pubkey()), [impostor], 6000),
+        (_without_signer(ix, admin), [impostor], 3010),
+        (chain.meter_ix(2, suspended, admin), [chain.payer], 6009),
+        (chain.meter_ix(1, owner, admin), [chain.payer], 3000),  # once only
+        (chain.meter_ix(2, Keypair().pubkey(), admin), [chain.payer], 3007),  # not a participant
+        (_with_account(ix, 2, forged), [chain.payer], 3007),
+        (_with_account(ix, 2, chain.registry), [chain.payer], 3002),
+        (_with_account(ix, 1, chain.meter_address(3)), [chain.payer], 2006),  # meter 3's address for id 2
+        (_with_account(ix, 1, chain.participant_address(owner)), [chain.payer], 3000),  # an existing account
+        (_read_only(ix, chain.registry), [chain.payer], 2000),
+    ]
+    watched = (chain.registry, chain.meter_address(1), chain.meter_address(2), chain.meter_address(3), forged)
+    for case, signers, code in cases:
+        chain.refused(case, signers, code, *watched, chain.participant_address(owner))
+    assert chain.decode(chain.registry).meter_count == 1
+    assert chain.svm.get_account(chain.meter_address(2)) is None
+
+
+def test_compute_units_of_every_registry_instruction(initialized: Registry):
+    """Each within its budget (programs/README.md). `make bench-programs` shows the figures (`-s`)."""
+    chain = initialized
+    fresh = Registry()
+    figures = {"initialize": fresh.send(fresh.initialize_ix(fresh.payer.pubkey()), [fresh.payer]).units}
+    admin = chain.payer
+    owner = Keypair().pubkey()
+    units = chain.send(chain.register_ix(owner, admin.pubkey()), [admin]).units
+    searched = UNITS_PER_BUMP_TRIED * (255 - chain.decode(chain.participant_address(owner)).bump)
+    figures["register_participant"] = units - searched
+    units = chain.send(chain.meter_ix(5, owner, admin.pubkey()), [admin]).units
+    figures["register_meter"] = units - UNITS_PER_BUMP_TRIED * (255 - chain.decode(chain.meter_address(5)).bump)
+    for name in ("suspend_participant", "reactivate_participant"):
+        figures[name] = chain.send(chain.status_ix(name, owner, admin.pubkey()), [admin]).units
+    other = Keypair().pubkey()
+    for name in ("add_authority", "remove_authority"):
+        figures[name] = chain.send(chain.authority_ix(name, other, admin.pubkey()), [admin]).units
+    for name, units in figures.items():
+        assert 0 < units <= BUDGET[name], (name, units)
+    print("\nregistry program compute units:", ", ".join(f"{k} {v:,}" for k, v in figures.items()))
+
+
 # --- the IDL agrees with the program -------------------------------------------------------
 
 
@@ -285,12 +550,17 @@ def test_the_idl_discriminators_are_anchors(chain: Registry):
     built = {
         "initialize": chain.initialize_ix(chain.payer.pubkey()),
         "registerParticipant": chain.register_ix(Keypair().pubkey(), chain.payer.pubkey()),
+        "suspendParticipant": chain.status_ix("suspend_participant", Keypair().pubkey(), chain.payer.pubkey()),
+        "reactivateParticipant": chain.status_ix("reactivate_participant", Keypair().pubkey(), chain.payer.pubkey()),
+        "registerMeter": chain.meter_ix(3, Keypair().pubkey(), chain.payer.pubkey()),
+        "addAuthority": chain.authority_ix("add_authority", Keypair().pubkey(), chain.payer.pubkey()),
+        "removeAuthority": chain.authority_ix("remove_authority", Keypair().pubkey(), chain.payer.pubkey()),
     }
     assert set(built) == {ix.name for ix in chain.idl.instructions}
     for name, ix in built.items():
         assert ix.data[:8] == _sighash("global", _snake(name))
     discriminators = chain.program.coder.accounts.acc_name_to_discriminator
-    assert {a.name for a in chain.idl.accounts} == {"Registry", "Participant"}
+    assert {a.name for a in chain.idl.accounts} == {"Registry", "Participant", "Meter"}
     for account in chain.idl.accounts:
         assert discriminators[account.name] == _sighash("account", account.name)
 

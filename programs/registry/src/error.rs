@@ -6,10 +6,26 @@ use pinocchio::error::ProgramError;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u32)]
 pub enum RegistryError {
-    /// The signer is not the registry's authority.
+    /// The signer is not one of the registry's authorities.
     Unauthorized = 6000,
-    /// The participant count overflowed.
+    /// A count overflowed.
     CountOverflow = 6001,
+    /// The registry already has four authorities.
+    TooManyAuthorities = 6002,
+    /// The key is already an authority.
+    AuthorityAlreadyPresent = 6003,
+    /// The key is not an authority.
+    AuthorityNotFound = 6004,
+    /// The last authority cannot be removed.
+    LastAuthority = 6005,
+    /// The all-zero key cannot be an authority.
+    InvalidAuthority = 6006,
+    /// The participant is already suspended.
+    AlreadySuspended = 6007,
+    /// The participant is already active.
+    AlreadyActive = 6008,
+    /// A suspended participant is given no new meter.
+    ParticipantSuspended = 6009,
 }
 
 impl From<RegistryError> for ProgramError {

@@ -1,9 +1,9 @@
-//! `initialize()`: creates the one `Registry` account, with the signer as its authority.
+//! `initialize()`: creates the one `Registry` account, with the signer as its first authority.
 //!
 //! Accounts: `registry` (mut, PDA `["registry"]`), `authority` (mut, signer, pays the rent),
 //! `system_program`.
 
-use crate::state::{Registry, REGISTRY_SEED};
+use crate::state::{Registry, REGISTRY_ADDRESS, REGISTRY_BUMP, REGISTRY_SEED};
 use pinocchio::{cpi::Seed, AccountView, Address, ProgramResult};
 use program_support::accounts;
 use program_support::anchor::{instruction_discriminator, ErrorCode};
@@ -24,9 +24,10 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], args: &[u8]) 
     accounts::writable(authority)?;
     accounts::system_program(system_program)?;
     accounts::uninitialized(registry, program_id)?;
-    let bump = accounts::find_pda(registry, &[REGISTRY_SEED], program_id)?;
+    // The address is a compile-time constant: no 1,500-unit-a-bump search.
+    accounts::known_pda(registry, &REGISTRY_ADDRESS)?;
 
-    let bump_seed = [bump];
+    let bump_seed = [REGISTRY_BUMP];
     accounts::create_pda(
         authority,
         registry,
@@ -34,7 +35,6 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], args: &[u8]) 
         program_id,
         &[Seed::from(REGISTRY_SEED), Seed::from(&bump_seed)],
     )?;
-    let mut data = registry.try_borrow_mut()?;
-    Registry::write(&mut data, authority.address(), 0, bump);
+    Registry::write_new(&mut registry.try_borrow_mut()?, authority.address(), REGISTRY_BUMP);
     Ok(())
 }

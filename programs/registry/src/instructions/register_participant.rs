@@ -1,11 +1,11 @@
-//! `register_participant(kind: ParticipantKind)`: the registry's authority admits `owner` as a
+//! `register_participant(kind: ParticipantKind)`: a registry authority admits `owner` as a
 //! consumer or prosumer, creating its `Participant` account (active).
 //!
 //! Accounts: `registry` (mut), `participant` (mut, PDA `["participant", owner]`), `owner` (the
-//! participant's wallet, need not sign), `authority` (mut, signer, the registry's authority,
-//! pays the rent), `system_program`.
+//! participant's wallet, need not sign), `authority` (mut, signer, a registry authority, pays the
+//! rent), `system_program`.
 
-use crate::error::RegistryError;
+use super::authorised;
 use crate::state::{Participant, ParticipantKind, ParticipantStatus, Registry, PARTICIPANT_SEED};
 use pinocchio::{cpi::Seed, AccountView, Address, ProgramResult};
 use program_support::accounts;
@@ -25,16 +25,11 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], args: &[u8]) 
     args.finish()?;
     let kind = ParticipantKind::from_index(kind).ok_or(ErrorCode::InstructionDidNotDeserialize)?;
 
-    accounts::account(registry, program_id, &Registry::DISCRIMINATOR, Registry::LEN)?;
+    authorised(program_id, registry, authority)?;
     accounts::writable(registry)?;
     accounts::writable(participant)?;
-    accounts::signer(authority)?;
     accounts::writable(authority)?;
     accounts::system_program(system_program)?;
-    // has_one = authority @ RegistryError::Unauthorized
-    if Registry::authority(&registry.try_borrow()?) != authority.address().as_array() {
-        return Err(RegistryError::Unauthorized.into());
-    }
     accounts::uninitialized(participant, program_id)?;
     let bump = accounts::find_pda(participant, &[PARTICIPANT_SEED, owner.address().as_ref()], program_id)?;
 
@@ -55,10 +50,5 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], args: &[u8]) 
         now,
         bump,
     );
-    let mut registry_data = registry.try_borrow_mut()?;
-    let count = Registry::participant_count(&registry_data)
-        .checked_add(1)
-        .ok_or(RegistryError::CountOverflow)?;
-    Registry::set_participant_count(&mut registry_data, count);
-    Ok(())
+    Registry::increment(&mut registry.try_borrow_mut()?, Registry::PARTICIPANT_COUNT)
 }
