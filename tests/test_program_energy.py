@@ -1,6 +1,6 @@
 """programs/energy_token and programs/oracle in LiteSVM, with governance and the registry: GRID is
 minted only for a meter reading an oracle operator submitted and the oracle accepted (monotonic,
-plausible, not replayed), by CPI signed with the oracle's program address; never directly, never
+plausible, not replayed, of a meter the registry admitted as the prosumer's), by CPI signed with the oracle's program address; never directly, never
 while governance has paused the market, never to a suspended participant or a consumer; holders
 burn it for consumption. Every refusal changes no balance and no state; the GRID supply is the sum
 of the balances and of the accepted readings less the burns."""
@@ -67,7 +67,8 @@ BUDGET = {
     "oracle.set_operators": 3_000,  # 1,763 (two operators) to 2,356 (four)
     "oracle.set_limits": 800,  # 553
     "oracle.register_meter": 3_000,  # 2,490 besides the search (3,990 at bump 255)
-    "oracle.submit_reading": 12_000,  # 9,926: oracle 3,273, energy_token 2,153, token program 4,500
+    # 10,227: the oracle 3,574 (of which 301 check the registry's meter), energy_token 2,153, the token program 4,500
+    "oracle.submit_reading": 12_000,
 }
 UNITS_PER_BUMP_TRIED = 1_500
 
@@ -78,6 +79,11 @@ def participant_address(owner: Pubkey) -> Pubkey:
 
 def meter_address(meter_id: int) -> Pubkey:
     return pda([b"meter", meter_id.to_bytes(8, "little")], ORACLE_ID)
+
+
+def registry_meter_address(meter_id: int) -> Pubkey:
+    """The registry's `Meter` of `meter_id`: the oracle takes readings only of meters it admitted."""
+    return pda([b"meter", meter_id.to_bytes(8, "little")], REGISTRY_ID)
 
 
 @dataclass
@@ -150,6 +156,8 @@ class Market(Programs):
         token = self.token_account(wallet.pubkey())
         meter_id = self.next_meter
         self.next_meter += 1
+        sent = self.send(self.registry_meter_ix(meter_id, wallet.pubkey()), self.admin)
+        assert sent.ok, sent.logs
         sent = self.send(self.register_meter_ix(meter_id, wallet.pubkey()), self.operators[0])
         assert sent.ok, sent.logs
         return Prosumer(wallet, token, meter_id)
@@ -192,6 +200,22 @@ class Market(Programs):
         }
         return self.ix("oracle", "register_meter", meter_id, **accounts)
 
+    def registry_meter_ix(self, meter_id: int, owner: Pubkey) -> Instruction:
+        """The registry's register_meter: `admin` admits meter `meter_id` as `owner`'s."""
+        accounts = {
+            "registry": REGISTRY,
+            "meter": registry_meter_address(meter_id),
+            "participant": participant_address(owner),
+            "authority": self.admin.pubkey(),
+            "system_program": SYSTEM_PROGRAM_ID,
+        }
+        return self.ix("registry", "register_meter", meter_id, **accounts)
+
+    def registry_status_ix(self, name: str, owner: Pubkey) -> Instruction:
+        """The registry's suspend_participant or reactivate_participant, signed by `admin`."""
+        accounts = {"registry": REGISTRY, "participant": participant_address(owner), "authority": self.admin.pubkey()}
+        return self.ix("registry", name, **accounts)
+
     def mint_accounts(self, p: Prosumer) -> dict[str, Pubkey]:
         """energy_token.mint_for_reading's accounts for prosumer `p`."""
         return {
@@ -212,6 +236,7 @@ class Market(Programs):
         accounts = {
             "config": ORACLE_CONFIG,
             "meter": meter_address(p.meter_id),
+            "registry_meter": registry_meter_address(p.meter_id),
             "operator": operator or self.operators[0].pubkey(),
             "energy_config": ENERGY_CONFIG,
             "energy_token_program": ENERGY_ID,
@@ -255,12 +280,14 @@ class Market(Programs):
         """Every account a reading or a mint could change, for `prosumers`."""
         out = [self.mint, ENERGY_CONFIG, ORACLE_CONFIG, GOVERNANCE_CONFIG, MINT_AUTHORITY, ORACLE_SIGNER]
         for p in prosumers:
-            out += [p.token, meter_address(p.meter_id), participant_address(p.owner), p.owner]
+            out += [p.token, meter_address(p.meter_id), registry_meter_address(p.meter_id)]
+            out += [participant_address(p.owner), p.owner]
         return tuple(out)
 
     def set_participant_status(self, owner: Pubkey, status: int) -> None:
-        """The registry has no suspend instruction yet: write the `status` byte (offset 41 of its
-        `Participant` layout) directly, as its suspend would."""
+        """Writes the `status` byte (offset 41 of the registry's `Participant` layout) directly,
+        bypassing the registry: what energy_token reads, whoever wrote it (the registry's own
+        suspend_participant is tested below too)."""
         address = participant_address(owner)
         account = self.svm.get_account(address)
         data = bytearray(account.data)
@@ -543,6 +570,83 @@ def test_a_suspended_participant_or_a_consumer_is_not_minted_for(market: Market,
     assert market.balance(alice.token) == KWH
 
 
+def test_a_participant_suspended_through_the_registry_is_not_minted_for(market: Market, alice: Prosumer):
+    market.set_time(T0 + HOUR)
+    assert market.send(market.registry_status_ix("suspend_participant", alice.owner), market.admin).ok
+    watched = market.watched(alice)
+    before = market.snapshot(*watched)
+    sent = market.submit(alice, T0 + HOUR, KWH)
+    assert (sent.code, sent.failed) == (6006, ENERGY_ID)  # ParticipantSuspended
+    assert market.snapshot(*watched) == before
+    # Suspended, it is given no new meter either.
+    bob_meter = market.next_meter
+    sent = market.send(market.registry_meter_ix(bob_meter, alice.owner), market.admin)
+    assert (sent.code, sent.failed) == (6009, REGISTRY_ID)
+    assert market.svm.get_account(registry_meter_address(bob_meter)) is None
+    assert market.send(market.registry_status_ix("reactivate_participant", alice.owner), market.admin).ok
+    assert market.submit(alice, T0 + HOUR, KWH).ok
+    assert market.balance(alice.token) == KWH
+
+
+def test_a_reading_of_a_meter_the_registry_did_not_admit_as_the_prosumer_s_is_refused(market: Market, alice: Prosumer):
+    bob = market.prosumer()
+    # carol's meter is known to the oracle but was never admitted by the registry.
+    carol_wallet = market.funded(1)
+    market.register(carol_wallet.pubkey())
+    carol = Prosumer(carol_wallet, market.token_account(carol_wallet.pubkey()), market.next_meter)
+    market.next_meter += 1
+    assert market.send(market.register_meter_ix(carol.meter_id, carol.owner), market.operators[0]).ok
+    # dave's meter id was admitted by the registry for bob, and by the oracle for dave.
+    dave_wallet = market.funded(1)
+    market.register(dave_wallet.pubkey())
+    dave = Prosumer(dave_wallet, market.token_account(dave_wallet.pubkey()), market.next_meter)
+    market.next_meter += 1
+    assert market.send(market.registry_meter_ix(dave.meter_id, bob.owner), market.admin).ok
+    assert market.send(market.register_meter_ix(dave.meter_id, dave.owner), market.operators[0]).ok
+    # Forgeries: alice's registry meter copied to another address (still the registry's), and the
+    # same bytes at the right address of a fresh id but owned by the oracle.
+    genuine = bytes(market.svm.get_account(registry_meter_address(alice.meter_id)).data)
+    copied = Keypair().pubkey()
+    market.put(copied, genuine, REGISTRY_ID)
+    erin_wallet = market.funded(1)
+    market.register(erin_wallet.pubkey())
+    erin = Prosumer(erin_wallet, market.token_account(erin_wallet.pubkey()), market.next_meter)
+    market.next_meter += 1
+    assert market.send(market.register_meter_ix(erin.meter_id, erin.owner), market.operators[0]).ok
+    forged = bytearray(genuine)
+    forged[8:16] = erin.meter_id.to_bytes(8, "little")
+    forged[16:48] = bytes(erin.owner)
+    forged[56] = Pubkey.find_program_address([b"meter", erin.meter_id.to_bytes(8, "little")], REGISTRY_ID)[1]
+    market.put(registry_meter_address(erin.meter_id), bytes(forged), ORACLE_ID)
+    market.set_time(T0 + HOUR)
+
+    watched = (*market.watched(alice, bob, carol, dave, erin), copied)
+    before = market.snapshot(*watched)
+    op = market.operators[0]
+    cases = [
+        # (prosumer, registry_meter given, expected oracle error)
+        (carol, registry_meter_address(carol.meter_id), 6012),  # no such account: never registered
+        (alice, registry_meter_address(bob.meter_id), 6012),  # another meter's
+        (alice, copied, 6012),  # the registry's, but not at its address
+        (alice, meter_address(alice.meter_id), 6012),  # the oracle's own Meter (same discriminator)
+        (alice, participant_address(alice.owner), 6012),  # the registry's, but a Participant
+        (alice, REGISTRY, 6012),
+        (erin, registry_meter_address(erin.meter_id), 6012),  # right bytes, right address, wrong owner
+        (dave, registry_meter_address(dave.meter_id), 6013),  # admitted, but as bob's
+    ]
+    for p, registry_meter, code in cases:
+        sent = market.send(market.reading_ix(p, T0 + HOUR, KWH, registry_meter=registry_meter), op)
+        assert (sent.code, sent.failed) == (code, ORACLE_ID), (p.meter_id, str(registry_meter), sent.logs[-3:])
+        assert market.snapshot(*watched) == before
+    assert market.idl["oracle"].errors[12].name == "UnregisteredMeter"
+    assert market.idl["oracle"].errors[13].name == "MeterOwnerMismatch"
+    # Admitted by the registry, carol's readings count; the genuine ones count too.
+    assert market.send(market.registry_meter_ix(carol.meter_id, carol.owner), market.admin).ok
+    for p in (carol, alice, bob):
+        assert market.submit(p, T0 + HOUR, KWH).ok
+        assert market.balance(p.token) == KWH
+
+
 def test_a_paused_market_mints_nothing_until_unpaused(market: Market, alice: Prosumer):
     market.set_time(T0 + HOUR)
     pause = market.ix("governance", "pause", config=GOVERNANCE_CONFIG, authority=market.admin.pubkey())
@@ -735,7 +839,12 @@ def test_the_idls_are_the_programs(market: Market, alice: Prosumer):
         "submitReading": market.reading_ix(alice, 1, 1),
     }
     check_idl(market, "oracle", oracle, {"OracleConfig", "Meter"})
-    assert [m.pubkey for m in oracle["submitReading"].accounts][3:] == [
+    assert [m.pubkey for m in oracle["submitReading"].accounts][:3] == [
+        ORACLE_CONFIG,
+        meter_address(alice.meter_id),
+        registry_meter_address(alice.meter_id),
+    ]
+    assert [m.pubkey for m in oracle["submitReading"].accounts][4:] == [
         ENERGY_CONFIG,
         GOVERNANCE_CONFIG,
         market.mint,
@@ -746,3 +855,28 @@ def test_the_idls_are_the_programs(market: Market, alice: Prosumer):
         ENERGY_ID,
         TOKEN_PROGRAM_ID,
     ]
+
+
+# --- compute units ---------------------------------------------------------------------------------
+
+
+def test_compute_units_of_the_oracle_and_energy_token(market: Market, alice: Prosumer):
+    """Each within its budget (programs/README.md). `make bench-programs` shows the figures (`-s`)."""
+    figures = {name: market.units[name] for name in ("energy.initialize", "oracle.initialize")}
+    admin = market.admin
+    ops = [k.pubkey() for k in market.operators]
+    figures["oracle.set_operators"] = market.send(
+        market.oracle_admin_ix("set_operators", admin.pubkey(), ops), admin
+    ).units
+    limits = market.oracle_admin_ix("set_limits", admin.pubkey(), PER_READING, PER_SECOND)
+    figures["oracle.set_limits"] = market.send(limits, admin).units
+    owner = market.funded(1).pubkey()
+    sent = market.send(market.register_meter_ix(99, owner), market.operators[0])
+    searched = UNITS_PER_BUMP_TRIED * (256 - market.decode("oracle", meter_address(99)).bump)
+    figures["oracle.register_meter"] = sent.units - searched  # besides the search, as BUDGET counts it
+    market.set_time(T0 + HOUR)
+    figures["oracle.submit_reading"] = market.submit(alice, T0 + HOUR, 5 * KWH).units
+    figures["energy.burn"] = market.send(market.burn_ix(alice.token, alice.owner, KWH), alice.wallet).units
+    for name, units in figures.items():
+        assert 0 < units <= BUDGET[name], (name, units)
+    print("\noracle and energy_token compute units:", ", ".join(f"{k} {v:,}" for k, v in figures.items()))

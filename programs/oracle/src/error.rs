@@ -30,6 +30,11 @@ pub enum OracleError {
     WrongProsumer = 6010,
     /// A running total overflowed.
     Overflow = 6011,
+    /// The meter has no `Meter` in the registry (the account given is not the registry's `Meter`
+    /// at `["meter", meter_id]`).
+    UnregisteredMeter = 6012,
+    /// The registry's meter belongs to another participant than the prosumer credited.
+    MeterOwnerMismatch = 6013,
 }
 
 impl From<OracleError> for ProgramError {

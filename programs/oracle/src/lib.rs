@@ -2,8 +2,9 @@
 //! a plausible reading; an operator registers meters (each bound to its prosumer) and submits
 //! their readings. A reading is accepted only with a timestamp later than the meter's last one and
 //! not in the future, and an energy within the maximum per reading and per second since the last
-//! reading; in the same instruction it mints that energy as GRID to the prosumer, by CPI into
-//! energy_token signed with this program's address `["oracle_signer"]`.
+//! reading, and only for a meter the registry admitted as that prosumer's (its `Meter`); in the
+//! same instruction it mints that energy as GRID to the prosumer, by CPI into energy_token signed
+//! with this program's address `["oracle_signer"]`.
 //!
 //! Anchor's wire format by hand; its legacy IDL is `../idl.json`. This file only dispatches: one
 //! module per instruction, `state` for the accounts' layouts, `error` for the error numbers.
@@ -21,7 +22,7 @@ use program_support::anchor::{split_instruction, ErrorCode};
 // The address the tests load the program at (the shared contract's oracle id).
 solana_address::declare_id!("8gQTGoiP69XSX7ywywYNxDy3HcPWjYj14jGD1dJbuLrd");
 
-program_entrypoint!(process_instruction, 12);
+program_entrypoint!(process_instruction, 13);
 no_allocator!();
 nostd_panic_handler!();
 

@@ -140,6 +140,43 @@ impl Meter {
     }
 }
 
+/// The registry program (the shared contract's id) and its `Meter { meter_id: u64, owner: Pubkey,
+/// registered_at: i64, bump: u8 }` at `["meter", meter_id as u64 LE]` (programs/registry/src/state.rs
+/// is its source): a meter the registry admitted, and the participant it belongs to.
+pub mod registry_meter {
+    use super::*;
+    use program_support::sys::sha256;
+
+    pub const REGISTRY_ID: Address = Address::from_str_const("63DMmvAZd8XSmQXDn9nWSTYjw44M9NyqPY8F4mtkMhhG");
+    pub const SEED: &[u8] = b"meter";
+    pub const DISCRIMINATOR: [u8; 8] = account_discriminator("Meter");
+    pub const OWNER: usize = 16;
+    pub const BUMP: usize = 56;
+    pub const LEN: usize = 57;
+
+    /// `data`, the bytes of a registry-owned account at `address`, is the registry's `Meter` of
+    /// `meter_id` (its type, and at its program address: else `UnregisteredMeter`) and belongs to
+    /// `prosumer` (else `MeterOwnerMismatch`). The address is derived with the bump the registry
+    /// stored (one sha256 syscall, not `create_program_address`'s 1,500 units): the registry creates
+    /// meters only at their canonical address.
+    #[inline(always)]
+    pub fn check(address: &[u8; 32], data: &[u8], meter_id: u64, prosumer: &[u8; 32]) -> Result<(), OracleError> {
+        if data.len() < LEN || data[..8] != DISCRIMINATOR {
+            return Err(OracleError::UnregisteredMeter);
+        }
+        let id_seed = meter_id.to_le_bytes();
+        let bump = [data[BUMP]];
+        let expected = sha256(&[SEED, &id_seed, &bump, REGISTRY_ID.as_ref(), b"ProgramDerivedAddress"]);
+        if address != &expected {
+            return Err(OracleError::UnregisteredMeter);
+        }
+        if field::read_address(data, OWNER) != prosumer {
+            return Err(OracleError::MeterOwnerMismatch);
+        }
+        Ok(())
+    }
+}
+
 #[inline(always)]
 fn add(data: &mut [u8], offset: usize, amount: u64) -> Result<(), ProgramError> {
     let total = field::read_u64(data, offset).checked_add(amount).ok_or(OracleError::Overflow)?;
@@ -237,6 +274,33 @@ mod tests {
         {
             assert_eq!(Address::find_program_address(&[seed], &crate::ID), (address, bump));
         }
+    }
+
+    #[test]
+    fn a_registry_meter_is_the_registry_s_of_its_id_and_of_the_prosumer() {
+        use registry_meter::*;
+        let (address, bump) = Address::find_program_address(&[SEED, &7u64.to_le_bytes()], &REGISTRY_ID);
+        let address = address.to_bytes();
+        let mut data = [0u8; LEN];
+        data[..8].copy_from_slice(&DISCRIMINATOR);
+        data[8..16].copy_from_slice(&7u64.to_le_bytes());
+        data[OWNER..OWNER + 32].copy_from_slice(&[5; 32]);
+        data[BUMP] = bump;
+        assert_eq!(check(&address, &data, 7, &[5; 32]), Ok(()));
+        assert_eq!(check(&address, &data, 7, &[6; 32]), Err(OracleError::MeterOwnerMismatch));
+        assert_eq!(check(&address, &data, 8, &[5; 32]), Err(OracleError::UnregisteredMeter)); // another id's
+        let other = Address::find_program_address(&[SEED, &8u64.to_le_bytes()], &REGISTRY_ID).0.to_bytes();
+        assert_eq!(check(&other, &data, 7, &[5; 32]), Err(OracleError::UnregisteredMeter));
+        assert_eq!(check(&address, &data[..LEN - 1], 7, &[5; 32]), Err(OracleError::UnregisteredMeter));
+        let mut wrong = data;
+        wrong[BUMP] = bump.wrapping_sub(1);
+        assert_eq!(check(&address, &wrong, 7, &[5; 32]), Err(OracleError::UnregisteredMeter));
+        let mut wrong = data;
+        wrong[..8].copy_from_slice(&account_discriminator("Participant"));
+        assert_eq!(check(&address, &wrong, 7, &[5; 32]), Err(OracleError::UnregisteredMeter));
+        // The oracle's own `Meter` has the same discriminator: only the account's owner tells them
+        // apart, which submit_reading checks before this.
+        assert_eq!(DISCRIMINATOR, Meter::DISCRIMINATOR);
     }
 
     #[test]

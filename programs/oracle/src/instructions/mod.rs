@@ -7,7 +7,7 @@ pub mod set_operators;
 pub mod submit_reading;
 
 use crate::error::OracleError;
-use crate::state::{self, OracleConfig};
+use crate::state::{self, registry_meter, OracleConfig};
 use pinocchio::{AccountView, Address, ProgramResult};
 use program_support::{accounts, governance};
 
@@ -41,4 +41,15 @@ pub(crate) fn operator(config: &AccountView, operator: &AccountView) -> ProgramR
     } else {
         Err(OracleError::NotOperator.into())
     }
+}
+
+/// `account` is the registry's `Meter` of `meter_id` (owned by the registry, of its type, at its
+/// program address: else `UnregisteredMeter`) and belongs to `prosumer` (`MeterOwnerMismatch`).
+#[inline(always)]
+pub(crate) fn registered_meter(account: &AccountView, meter_id: u64, prosumer: &[u8; 32]) -> ProgramResult {
+    if !account.owned_by(&registry_meter::REGISTRY_ID) {
+        return Err(OracleError::UnregisteredMeter.into());
+    }
+    registry_meter::check(account.address().as_array(), &account.try_borrow()?, meter_id, prosumer)?;
+    Ok(())
 }

@@ -4,14 +4,16 @@
 //! `energy` GRID base units to the meter's prosumer, by CPI into energy_token's
 //! `mint_for_reading` signed with this program's address `["oracle_signer"]`. A refusal there
 //! (market paused, participant suspended, ...) refuses the reading: the meter is not advanced.
+//! The meter must be registered in the registry too, as the prosumer's: a meter the registry did
+//! not admit, or admitted for someone else, earns nothing.
 //!
-//! Accounts: `config` (mut), `meter` (mut, the `Meter` of `meter_id`), `operator` (signer, an
-//! oracle operator), then energy_token's `mint_for_reading` accounts: `energy_config` (mut),
+//! Accounts: `config` (mut), `meter` (mut, the `Meter` of `meter_id`), `registry_meter` (the
+//! registry's `Meter` at `["meter", meter_id]`), `operator` (signer, an oracle operator), then energy_token's `mint_for_reading` accounts: `energy_config` (mut),
 //! `governance_config`, `mint` (mut), `destination` (mut, the prosumer's GRID token account),
 //! `participant` (the registry's, of the prosumer), `mint_authority`, `oracle_signer` (PDA
 //! `["oracle_signer"]`), and `energy_token_program`, `token_program`.
 
-use super::{operator, oracle_config};
+use super::{operator, oracle_config, registered_meter};
 use crate::error::OracleError;
 use crate::state::{self, check_reading, Meter, OracleConfig};
 use pinocchio::{
@@ -29,7 +31,7 @@ pub const DISCRIMINATOR: [u8; 8] = instruction_discriminator("submit_reading");
 
 pub fn process(program_id: &Address, accounts: &mut [AccountView], args: &[u8]) -> ProgramResult {
     log("Instruction: SubmitReading");
-    let [config, meter, operator_account, energy_config, governance_config, mint, destination, participant, mint_authority, oracle_signer, energy_token_program, token_program, ..] =
+    let [config, meter, registry_meter, operator_account, energy_config, governance_config, mint, destination, participant, mint_authority, oracle_signer, energy_token_program, token_program, ..] =
         accounts
     else {
         return Err(ErrorCode::AccountNotEnoughKeys.into());
@@ -60,6 +62,7 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], args: &[u8]) 
         if token::account::owner(&destination.try_borrow()?) != Meter::prosumer(&meter_data) {
             return Err(OracleError::WrongProsumer.into());
         }
+        registered_meter(registry_meter, meter_id, Meter::prosumer(&meter_data))?;
         let limits = OracleConfig::limits(&config.try_borrow()?);
         let now = clock()?.unix_timestamp;
         check_reading(Meter::last_timestamp(&meter_data), now, timestamp, energy, limits)?;
