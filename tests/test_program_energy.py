@@ -1,9 +1,10 @@
 """programs/energy_token and programs/oracle in LiteSVM, with governance and the registry: GRID is
 minted only for a meter reading an oracle operator submitted and the oracle accepted (monotonic,
-plausible, not replayed, of a meter the registry admitted as the prosumer's), by CPI signed with the oracle's program address; never directly, never
-while governance has paused the market, never to a suspended participant or a consumer; holders
-burn it for consumption. Every refusal changes no balance and no state; the GRID supply is the sum
-of the balances and of the accepted readings less the burns."""
+plausible, not replayed, of a meter the registry admitted as the prosumer's), by CPI signed with
+the oracle's program address; never directly, never while governance has paused the market, never
+to a suspended participant or a consumer; holders burn it for consumption. Every refusal changes
+no balance and no state; the GRID supply is the sum of the balances and of the accepted readings
+less the burns."""
 
 from __future__ import annotations
 
@@ -579,10 +580,10 @@ def test_a_participant_suspended_through_the_registry_is_not_minted_for(market: 
     assert (sent.code, sent.failed) == (6006, ENERGY_ID)  # ParticipantSuspended
     assert market.snapshot(*watched) == before
     # Suspended, it is given no new meter either.
-    bob_meter = market.next_meter
-    sent = market.send(market.registry_meter_ix(bob_meter, alice.owner), market.admin)
+    new_meter = market.next_meter
+    sent = market.send(market.registry_meter_ix(new_meter, alice.owner), market.admin)
     assert (sent.code, sent.failed) == (6009, REGISTRY_ID)
-    assert market.svm.get_account(registry_meter_address(bob_meter)) is None
+    assert market.svm.get_account(registry_meter_address(new_meter)) is None
     assert market.send(market.registry_status_ix("reactivate_participant", alice.owner), market.admin).ok
     assert market.submit(alice, T0 + HOUR, KWH).ok
     assert market.balance(alice.token) == KWH
