@@ -22,7 +22,7 @@ $(STAMP): requirements-dev.txt
 build: $(STAMP) ## build the extension in release mode into .venv
 	$(VENV)/bin/maturin develop --release --quiet
 
-demo: build ## run a simulated day of a campus market on the embedded defaults
+demo: build programs ## run a simulated day of a campus market on the embedded defaults (settled through the trading program)
 	$(PY) -m gridmatch demo
 
 test: test-rust test-programs test-python ## every test: Rust (with the no_std build), the on-chain programs, Python

@@ -72,7 +72,9 @@ def test_demo_json_on_chain_checks_conservation(demo_json: dict[str, Any]) -> No
         assert "conservation" not in demo_json  # clearing only: nothing moved, nothing to check
         return
     participants = 40 + 60 + 1  # and the treasury
-    assert demo_json["conservation"] == {"ok": True, "checked": 4 * participants + 4 + 7, "mismatches": []}
+    # per (participant, mint) 2 checks; per mint supply, sum and (program mode) the empty vault; 7 totals
+    assert demo_json["conservation"] == {"ok": True, "checked": 4 * participants + 6 + 7, "mismatches": []}
+    assert demo_json["config"]["settle"] == "program"
     totals = demo_json["totals"]
     assert totals["settled_epochs"] == 4 and all(e["state"] == "settled" for e in demo_json["epochs"])
     assert totals["deposited"] == 100 * 20 * 10**9  # 20 EUR each
@@ -83,7 +85,7 @@ def test_demo_json_on_chain_checks_conservation(demo_json: dict[str, Any]) -> No
 def test_demo_json_totals_over_a_sunny_morning(tmp_path: Path) -> None:
     png = tmp_path / "morning.png"
     args = ("--date", "2016-06-22", "--epochs", "40", "--prosumers", "10", "--consumers", "15")
-    proc = run("demo", *args, "--netting", "--json", "--plot", str(png))
+    proc = run("demo", *args, "--settle", "delegate", "--netting", "--json", "--plot", str(png))
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     assert out["conservation"]["ok"] and out["config"]["netting"] is True
@@ -151,7 +153,7 @@ def test_help_exits_0() -> None:
     proc = run("demo", "--help")
     assert proc.returncode == 0
     options = ("--date", "--prosumers", "--consumers", "--seed", "--epochs", "--rule", "--json")
-    for option in (*options, "--netting", "--plot", "--no-plot", "--no-chain"):
+    for option in (*options, "--settle", "--netting", "--plot", "--no-plot", "--no-chain"):
         assert option in proc.stdout
 
 
@@ -166,6 +168,8 @@ def test_help_exits_0() -> None:
         ("demo", "--prosumers", "0", "--consumers", "0"),
         ("demo", "--no-such-option"),
         ("demo", "--no-chain", "--netting"),
+        ("demo", "--netting"),
+        ("demo", "--settle", "nonsense"),
         ("demo", "--plot", "x.png", "--no-plot"),
         ("no-such-command",),
         (),

@@ -54,8 +54,8 @@ def test_balances_are_conserved(day: MarketDayReport) -> None:
     c = day.conservation
     assert c.ok and c.mismatches == []
     participants = SHORT["prosumers"] + SHORT["consumers"] + 1  # and the treasury
-    # per (participant, mint): balance and fills; per mint: supply and sum; 7 totals
-    assert c.checked == 2 * 2 * participants + 2 * 2 + 7
+    # per (participant, mint): balance and fills; per mint: supply, sum and the vault; 7 totals
+    assert c.checked == 2 * 2 * participants + 2 * 3 + 7
 
 
 def test_the_chain_day_clears_exactly_as_the_clearing_only_day(day: MarketDayReport) -> None:
@@ -74,6 +74,7 @@ def test_json_shape(day: MarketDayReport) -> None:
     out = json.loads(json.dumps(day.to_dict()))
     assert set(out) == {"date", "config", "units", "epochs", "totals", "conservation"}
     assert out["date"] == DAY and out["config"]["chain"] == "litesvm" and out["config"]["netting"] is False
+    assert out["config"]["settle"] == "program"
     assert out["conservation"] == {"ok": True, "checked": day.conservation.checked, "mismatches": []}
     epochs, totals = out["epochs"], out["totals"]
     assert len(epochs) == totals["epochs"] == totals["settled_epochs"] == 8
@@ -97,10 +98,33 @@ def test_the_day_is_deterministic(day: MarketDayReport) -> None:
     assert without_times(again["totals"]) == without_times(first["totals"])
 
 
-def test_netting_moves_the_same_value_in_fewer_transfers(day: MarketDayReport) -> None:
-    netted = run_market_day(DAY, **SHORT, netting=True)
+@pytest.fixture(scope="module")
+def delegated() -> MarketDayReport:
+    return run_market_day(DAY, **SHORT, settle="delegate")
+
+
+def test_delegate_settlement_moves_what_the_trading_program_moves(
+    day: MarketDayReport, delegated: MarketDayReport
+) -> None:
+    """Each day's check ties its balances on chain to its fills; the fills are the same."""
+    assert delegated.conservation.ok and delegated.settled and delegated.config["settle"] == "delegate"
+    for a, b in zip(day.epochs, delegated.epochs, strict=True):
+        assert (a.price_ticks, a.volume_wh, a.fills, a.paid, a.fees, a.transfers) == (
+            b.price_ticks,
+            b.volume_wh,
+            b.fills,
+            b.paid,
+            b.fees,
+            b.transfers,
+        )
+        # Program mode posts the result and refunds every order besides settling the fills.
+        assert a.batches > b.batches
+
+
+def test_netting_moves_the_same_value_in_fewer_transfers(delegated: MarketDayReport) -> None:
+    netted = run_market_day(DAY, **SHORT, settle="delegate", netting=True)
     assert netted.conservation.ok and netted.settled
-    for a, b in zip(day.epochs, netted.epochs, strict=True):
+    for a, b in zip(delegated.epochs, netted.epochs, strict=True):
         assert (a.price_ticks, a.volume_wh, a.fills, a.paid, a.fees) == (
             b.price_ticks,
             b.volume_wh,
@@ -109,6 +133,15 @@ def test_netting_moves_the_same_value_in_fewer_transfers(day: MarketDayReport) -
             b.fees,
         )
         assert b.transfers < a.transfers
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [({"settle": "escrow"}, "settle = 'escrow'"), ({"netting": True}, "netting is for delegate settlement")],
+)
+def test_unknown_or_contradictory_settlement_is_refused(options: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        run_market_day(DAY, prosumers=1, consumers=1, epochs=1, **options)
 
 
 def test_orders_beyond_the_deposit_are_refused_counted_and_the_day_goes_on() -> None:

@@ -426,12 +426,16 @@ class Chain:
         return trader
 
     def suspend(self, trader: Trader) -> None:
-        """Marks the participant suspended (its status byte), as the registry's suspend would."""
-        account = self.svm.get_account(trader.participant)
-        assert account is not None
-        data = bytearray(account.data)
-        data[41] = 1  # ParticipantStatus::Suspended
-        self.svm.set_account(trader.participant, Account(account.lamports, bytes(data), account.owner))
+        """Suspends the participant through the registry's own instruction."""
+        accounts = {
+            "registry": self.registry_account,
+            "participant": trader.participant,
+            "authority": self.authority.pubkey(),
+        }
+        sent = self.send(
+            [self.registry.instruction["suspend_participant"](ctx=Context(accounts=accounts))], [self.authority]
+        )
+        assert sent.ok, sent.logs
 
     # -- instructions ----------------------------------------------------------------------------
 

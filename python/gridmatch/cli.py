@@ -3,9 +3,10 @@
 Commands:
 
 - ``demo``: simulate a day of a campus energy market on real data and run the whole market on
-  the embedded chain (LiteSVM): mint GRID for metered generation, collect orders, clear and
-  settle every 15-minute epoch; print one line per epoch, the day's totals and the conservation
-  check of every balance (or ``--json``), and save a plot of the day's prices and volumes.
+  the embedded chain (LiteSVM): mint GRID for metered generation, collect orders (escrowed by
+  the trading program, or ``--settle delegate``), clear and settle every 15-minute epoch; print
+  one line per epoch, the day's totals and the conservation check of every balance (or
+  ``--json``), and save a plot of the day's prices and volumes.
   ``--no-chain`` only clears each epoch with the engine (quick).
 
 Exit codes: 0 ok, 1 the engine or the chain refused the input (or a balance did not conserve, or
@@ -28,7 +29,7 @@ EXAMPLES = """\
 examples:
   python -m gridmatch demo                                  midsummer 2016, 40 + 60 participants, on chain
   python -m gridmatch demo --no-chain                       the same day, clearing only (no settlement)
-  python -m gridmatch demo --netting --plot day.png         net each participant's transfers per epoch
+  python -m gridmatch demo --settle delegate --netting       delegate transfers, netted per participant and epoch
   python -m gridmatch demo --date 2016-05-03                negative day-ahead prices (May Day 2018)
   python -m gridmatch demo --prosumers 400 --consumers 600 --rule exchange
   python -m gridmatch demo --epochs 4 --json | python -m json.tool
@@ -62,7 +63,7 @@ def _int_in(low: int, high: int | None = None) -> Any:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with all subcommands."""
     from .sim.day import ALLOCATIONS, RULES
-    from .sim.market_day import DEPOSIT_EUR
+    from .sim.market_day import DEPOSIT_EUR, SETTLE_MODES
 
     parser = argparse.ArgumentParser(
         prog="python -m gridmatch",
@@ -131,6 +132,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="print the per-epoch results, the totals and the conservation check as JSON",
     )
     demo.add_argument(
+        "--settle",
+        choices=SETTLE_MODES,
+        default="program",
+        help="settle through the trading program's escrow (default) or by delegate transfers",
+    )
+    demo.add_argument(
         "--netting",
         action="store_true",
         help="settle each participant's net change per epoch instead of every fill's transfers",
@@ -158,6 +165,8 @@ def _cmd_demo(args: argparse.Namespace, parser: argparse.ArgumentParser, out: Te
         parser.error("--plot and --no-plot exclude each other")
     if args.no_chain and args.netting:
         parser.error("--netting is about settlement: it needs the chain (drop --no-chain)")
+    if args.netting and args.settle == "program":
+        parser.error("--netting nets delegate transfers: add --settle delegate")
     plot = _plot_path(args)
     if plot is not None and not _has_matplotlib():
         if args.plot is not None:
@@ -257,6 +266,7 @@ def _run_on_chain(args: argparse.Namespace) -> Any:
             rule=args.rule,
             allocation=args.allocation,
             netting=args.netting,
+            settle=args.settle,
             progress=bar if bar.enabled else None,
         )
     finally:
@@ -315,6 +325,12 @@ def _table(widths: Sequence[int], out: TextIO, rows: Sequence[Sequence[str]]) ->
         out.write(f"{first}{rest}\n")
 
 
+def _settlement(cfg: dict[str, Any]) -> str:
+    if cfg["settle"] == "program":
+        return "settled through the trading program (escrow)"
+    return f"{'netted' if cfg['netting'] else 'per-fill'} delegate settlement"
+
+
 def _print_chain_demo(report: Any, out: TextIO, plot: Any) -> None:
     from .sim.units import format_ct, format_kwh
 
@@ -322,7 +338,7 @@ def _print_chain_demo(report: Any, out: TextIO, plot: Any) -> None:
     out.write(
         f"gridmatch demo  {report.day.isoformat()}  {cfg['prosumers']} prosumers, "
         f"{cfg['consumers']} consumers  seed {cfg['seed']}  rule {cfg['rule']}, "
-        f"allocation {cfg['allocation']}, {'netted' if cfg['netting'] else 'per-fill'} settlement\n"
+        f"allocation {cfg['allocation']}, {_settlement(cfg)}\n"
         f"data: SimBench profiles of {cfg['profile_day']}, SMARD DE day-ahead of "
         f"{cfg['day_ahead_day']}; {UNITS}; epoch ids are UTC\n"
         f"chain: LiteSVM in process; GRID (1 GRID = 1 kWh) and a payment token (EUR), 9 decimals; "

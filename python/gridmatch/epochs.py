@@ -73,6 +73,15 @@ class Settler(Protocol):
     def blockhash_valid(self, blockhash: str) -> bool: ...
 
 
+class Escrow(Protocol):
+    """Where accepted orders' funds are held until settlement (the trading program's vaults):
+    `place` commits an order's funds, or raises (`InsufficientFunds`, a `ChainError`) having
+    committed nothing. The order's journal row is written in the same transaction, so a refusal
+    leaves no trace of the order anywhere."""
+
+    def place(self, order: OrderRecord) -> None: ...
+
+
 class Funds(Protocol):
     """What a trader holds and lets the market move: (GRID base units, payment base units)."""
 
@@ -105,7 +114,10 @@ class EpochManager:
     """Runs a market's epochs over a journal and, when given one, a settler.
 
     Without a settler, cleared epochs count as settled (clearing-only backtests). Without
-    `funds`, orders are not checked against holdings.
+    `funds`, orders are not checked against holdings. With an `escrow`, each accepted order's
+    funds are escrowed as it is accepted (rollover orders are refused: their rest would need
+    its trader's signature in the next epoch). A settler with a `bind` method is handed the
+    journal (the trading program's rebuilds its batches from the epoch's orders and fills).
     """
 
     def __init__(
@@ -115,13 +127,18 @@ class EpochManager:
         journal: str | Journal = ":memory:",
         settler: Settler | None = None,
         funds: Funds | None = None,
+        escrow: Escrow | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.market = market
         self.journal = open_journal(journal)
         self.journal.bind(market)
         self.settler = settler
+        bind = getattr(settler, "bind", None)
+        if bind is not None:
+            bind(self.journal)
         self.funds = funds
+        self.escrow = escrow
         self.clock = clock
         self._subscribers: list[Callable[[EpochEvent], None]] = []
         self._queues: list[asyncio.Queue[EpochEvent]] = []
@@ -162,6 +179,8 @@ class EpochManager:
                 raise InvalidOrder(f"{name} = {value!r}: must be an integer in range", field=name, value=value)
         if side not in (1, -1):
             raise InvalidOrder(f"side = {side!r}: must be +1 (buy) or -1 (sell)", field="side", value=side)
+        if rollover and self.escrow is not None:
+            raise InvalidOrder("rollover = True: not with escrowed orders", field="rollover", value=rollover)
         self.participant(trader).require(side)
         record = self.journal.epoch(epoch)
         if record is None or record.state != EpochState.OPEN:
@@ -174,6 +193,8 @@ class EpochManager:
         with self.journal.transaction():  # the id and the row together: no two orders share an id
             order = OrderRecord(self.journal.next_order_id(), epoch, trader, side, price, qty, 0, rollover, None, None)
             self.journal.add_order(order)
+            if self.escrow is not None:
+                self.escrow.place(order)
         return OrderAck(order.id, epoch, trader, side, qty, price)
 
     def _commitment(self, side: int, qty: int, price: int) -> tuple[int, int]:
@@ -279,7 +300,7 @@ class EpochManager:
         )
         fills: list[FillRow] = [tuple(f) for f in result.fills.tolist()]
         filled = dict(zip(book["id"].tolist(), result.filled.tolist(), strict=True))
-        batches = self.settler.plan(epoch, fills) if self.settler and fills else []
+        batches = self.settler.plan(epoch, fills) if self.settler else []
         state = EpochState.CLEARED if batches else EpochState.SETTLED
         events: list[EpochEvent] = []
         with self.journal.transaction():
@@ -424,6 +445,7 @@ __all__ = [
     "EpochEvent",
     "EpochManager",
     "EpochState",
+    "Escrow",
     "Funds",
     "InsufficientFunds",
     "OrderAck",

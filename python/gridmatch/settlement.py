@@ -135,34 +135,44 @@ def batch_id(market: Market, epoch: int, idx: int, transfers: Sequence[Transfer]
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def batches(
-    market: Market, epoch: int, planned: Sequence[Transfer], fits: Callable[[Sequence[Transfer]], bool]
-) -> list[Batch]:
-    """Packs transfers in order into as few batches as `fits` (one transaction's limits) lets:
-    each batch is the longest run that fits (a transfer that fits nowhere goes alone).
+def pack(n: int, fits: Callable[[int, int], bool]) -> list[tuple[int, int]]:
+    """Cuts items `0..n` in order into as few runs `[start, end)` as `fits(start, end)` (one
+    transaction's limits) lets: each run is the longest that fits (an item that fits nowhere
+    goes alone).
 
     `fits` is monotone (a longer run never fits where a shorter one does not), so each run is
-    found by doubling and then halving its length: a dozen checks a batch, not one a transfer.
+    found by doubling and then halving its length: a dozen checks a run, not one an item.
     """
-    groups: list[Sequence[Transfer]] = []
-    start, n = 0, len(planned)
+    runs: list[tuple[int, int]] = []
+    start = 0
     while start < n:
-        good, bad = 1, None  # a run of `good` fits (or is a lone transfer); one of `bad` does not
+        good, bad = 1, None  # a run of `good` fits (or is a lone item); one of `bad` does not
         while bad is None and start + good < n:
             probe = min(2 * good, n - start)
-            if fits(planned[start : start + probe]):
+            if fits(start, start + probe):
                 good = probe
             else:
                 bad = probe
         while bad is not None and bad - good > 1:
             middle = (good + bad) // 2
-            if fits(planned[start : start + middle]):
+            if fits(start, start + middle):
                 good = middle
             else:
                 bad = middle
-        groups.append(planned[start : start + good])
+        runs.append((start, start + good))
         start += good
-    return [Batch(batch_id(market, epoch, i, g), epoch, i, tuple(g)) for i, g in enumerate(groups)]
+    return runs
+
+
+def batches(
+    market: Market, epoch: int, planned: Sequence[Transfer], fits: Callable[[Sequence[Transfer]], bool]
+) -> list[Batch]:
+    """Packs transfers in order into as few batches as `fits` (one transaction's limits) lets
+    (see `pack`)."""
+    runs = pack(len(planned), lambda i, j: fits(planned[i:j]))
+    return [
+        Batch(batch_id(market, epoch, k, planned[i:j]), epoch, k, tuple(planned[i:j])) for k, (i, j) in enumerate(runs)
+    ]
 
 
 __all__ = [
@@ -177,5 +187,6 @@ __all__ = [
     "batches",
     "flows",
     "memo",
+    "pack",
     "transfers",
 ]

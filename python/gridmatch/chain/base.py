@@ -146,6 +146,10 @@ class Chain(Protocol):
         does not exist, has no delegate, or another delegate)."""
         ...
 
+    def account_data(self, addresses: Sequence[Pubkey]) -> list[bytes | None]:
+        """The data of each account, None for an account that does not exist."""
+        ...
+
     def transaction_size(
         self,
         instructions: Sequence[Instruction],

@@ -347,6 +347,13 @@ class ChainBase(ABC):
         parsed = parse_token_account(account, raw.owner, bytes(raw.data))
         return parsed.delegated_amount if parsed.delegate == self.authority.pubkey() else 0
 
+    def account_data(self, addresses: Sequence[Pubkey]) -> list[bytes | None]:
+        # A closed account is gone; LiteSVM keeps it as an empty, lamport-less system account.
+        return [
+            None if account is None or account.lamports == 0 else bytes(account.data)
+            for account in self._get_accounts(list(addresses))
+        ]
+
     # -- queries each chain answers its own way -------------------------------------------
 
     @abstractmethod

@@ -154,6 +154,9 @@ class FaultyChain:
     def delegated_amount(self, account: Pubkey) -> int:
         return self.inner.delegated_amount(account)
 
+    def account_data(self, addresses: Sequence[Pubkey]) -> list[bytes | None]:
+        return self.inner.account_data(addresses)
+
     def transaction_size(
         self,
         instructions: Sequence[Instruction],

@@ -226,6 +226,12 @@ class LiteSVMChain(ChainBase):
         if not isinstance(result, TransactionMetadata):
             raise ChainError(f"the airdrop failed: {result.err()}", field="fund", value=str(result.err()))
 
+    def load_program(self, program_id: Pubkey, elf: bytes) -> None:
+        """Deploys a built program (its SBF `.so` bytes) at `program_id`. Not kept by a durable
+        chain's file: load the programs again after reopening it."""
+        with foreign_errors("program", ChainRequestInvalid):
+            self.svm.add_program(program_id, elf)
+
     # -- the Chain queries ------------------------------------------------------------------
 
     def fund(self, owner: Pubkey, lamports: int) -> None:

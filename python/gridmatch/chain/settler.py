@@ -36,16 +36,37 @@ class Accounts:
         return self._cache[key]
 
 
-class ChainSettler:
-    """The epoch engine's `Settler` on a `Chain` (see `gridmatch.epochs.Settler`)."""
+class ChainSender:
+    """What every settler on a `Chain` shares: signing a batch's instructions into a journaled
+    `Attempt`, sending one, and answering for one sent before."""
+
+    def __init__(self, chain: Chain, lookup_tables: Sequence[Pubkey] = ()) -> None:
+        self.chain = chain
+        self.lookup_tables = tuple(lookup_tables)
+
+    def attempt(self, ixs: Sequence[Instruction], memo: str, compute_units: int | None = None) -> Attempt:
+        p = self.chain.prepare(ixs, memo=memo, lookup_tables=self.lookup_tables, compute_units=compute_units)
+        return Attempt(p.sent.signature, p.sent.blockhash, p.sent.last_valid_height, p.raw)
+
+    def submit(self, attempt: Attempt) -> None:
+        self.chain.submit(Prepared(Sent(attempt.signature, attempt.blockhash, attempt.last_valid), attempt.raw))
+
+    def status(self, signature: str) -> TxStatus:
+        return self.chain.status(signature)
+
+    def blockhash_valid(self, blockhash: str) -> bool:
+        return self.chain.blockhash_valid(blockhash)
+
+
+class ChainSettler(ChainSender):
+    """The epoch engine's `Settler` on a `Chain` by delegate transfers (see `gridmatch.epochs.Settler`)."""
 
     def __init__(
         self, chain: Chain, accounts: Accounts, *, netting: bool = False, lookup_tables: Sequence[Pubkey] = ()
     ) -> None:
-        self.chain = chain
+        super().__init__(chain, lookup_tables)
         self.accounts = accounts
         self.netting = netting
-        self.lookup_tables = tuple(lookup_tables)
 
     def instruction(self, t: Transfer) -> Instruction:
         return transfer_checked_ix(
@@ -69,18 +90,7 @@ class ChainSettler:
         return batches(self.accounts.market, epoch, planned, fits)
 
     def prepare(self, batch: Batch) -> Attempt:
-        ixs = [self.instruction(t) for t in batch.transfers]
-        p = self.chain.prepare(ixs, memo=batch.memo, lookup_tables=self.lookup_tables)
-        return Attempt(p.sent.signature, p.sent.blockhash, p.sent.last_valid_height, p.raw)
-
-    def submit(self, attempt: Attempt) -> None:
-        self.chain.submit(Prepared(Sent(attempt.signature, attempt.blockhash, attempt.last_valid), attempt.raw))
-
-    def status(self, signature: str) -> TxStatus:
-        return self.chain.status(signature)
-
-    def blockhash_valid(self, blockhash: str) -> bool:
-        return self.chain.blockhash_valid(blockhash)
+        return self.attempt([self.instruction(t) for t in batch.transfers], batch.memo)
 
 
 class ChainFunds:
@@ -98,4 +108,4 @@ class ChainFunds:
         return min(balances[0], allowed[0]), min(balances[1], allowed[1])
 
 
-__all__ = ["Accounts", "ChainFunds", "ChainSettler"]
+__all__ = ["Accounts", "ChainFunds", "ChainSender", "ChainSettler"]

@@ -1,20 +1,39 @@
 """`Venue`: a market's footing on a chain. Creates the GRID mint (the market's GRID decimals) and
-a payment mint, every participant's and the treasury's associated token accounts, and the
-approvals that let the chain's authority move committed funds at settlement (the seed design).
+a payment mint, and every participant's and the treasury's associated token accounts. Then, by
+how the venue settles:
+
+- `"delegate"` (the seed design): each participant approves the chain's authority, which moves
+  committed funds at settlement; the epoch engine checks orders against holdings (`funds`).
+- `"program"`: the trading program holds each order's funds in escrow from the moment it is
+  accepted (`escrow`) and settles what the operator (the chain's authority) posts. The venue
+  loads the registry, governance and trading programs (embedded chain), sets up governance
+  (the market's fee), the registry (every participant, with its kind) and the market, and gives
+  each wallet SOL for its orders' rent (returned with each refund).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Literal
 
+from anchorpy.program.context import Context
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
+from solders.system_program import ID as SYSTEM_PROGRAM_ID
 
-from gridmatch.chain.base import MAX_AMOUNT, MAX_LOOKUP_TABLE_ADDRESSES, Chain, keypair_from_seed
+from gridmatch.chain import programs
+from gridmatch.chain.base import MAX_AMOUNT, MAX_LOOKUP_TABLE_ADDRESSES, Chain, ChainRequestInvalid, keypair_from_seed
+from gridmatch.chain.escrow import OrderEscrow, ProgramSettler
+from gridmatch.chain.litesvm import LiteSVMChain
 from gridmatch.chain.settler import Accounts, ChainFunds, ChainSettler
+from gridmatch.chain.trading import TradingMarket
 from gridmatch.market import Market
+from gridmatch.participants import Role
 from gridmatch.settlement import GRID, PAYMENT, TREASURY
+
+#: SOL a wallet gets in program mode: rent for its open orders (about 0.002 SOL each).
+WALLET_LAMPORTS = 10**9
 
 
 @dataclass
@@ -27,23 +46,33 @@ class Venue:
     #: transaction names each account in one byte instead of 32, so about three times as many
     #: transfers fit (then the 64-account limit binds, not the 1,232 bytes).
     lookup_tables: tuple[Pubkey, ...] = ()
+    #: The trading program's market, in program mode (None: delegate mode).
+    trading: TradingMarket | None = None
 
     @classmethod
     def create(
         cls,
         chain: Chain,
         market: Market,
-        participants: Iterable[int],
+        participants: Iterable[int] | Mapping[int, Role],
         *,
         seed: int = 0,
         grid_mint: Pubkey | None = None,
         payment_mint: Pubkey | None = None,
         lookup_tables: bool = True,
+        settle: Literal["delegate", "program"] = "delegate",
+        market_id: int = 1,
     ) -> Venue:
         """Sets up the market on `chain`: mints (new unless given), a wallet per participant
-        (reproducible from `seed`), their token accounts, approvals of the authority for
-        everything they hold (u64 max: the epoch engine checks every order against holdings),
-        and, with `lookup_tables`, tables of all those addresses for settlement to use."""
+        (reproducible from `seed`), their token accounts, then what `settle` needs (see the
+        module docstring; program mode takes `participants` as a mapping to their roles, and
+        `market_id` names the program's market), and, with `lookup_tables`, tables of every
+        address settlement names."""
+        if settle not in ("delegate", "program"):
+            raise ChainRequestInvalid(f"settle = {settle!r}: 'delegate' or 'program'", field="settle", value=settle)
+        if settle == "program" and not isinstance(participants, Mapping):
+            message = "program mode registers each participant with its kind: pass {id: Role}"
+            raise ChainRequestInvalid(message, field="participants", value=participants)
         grid = grid_mint or chain.create_mint(market.grid_decimals)
         payment = payment_mint or chain.create_mint(market.payment_decimals)
         keys = {TREASURY: keypair_from_seed(seed, "treasury")}
@@ -54,13 +83,17 @@ class Venue:
             for mint in (grid, payment):
                 account = chain.token_account(key.pubkey(), mint)
                 addresses.append(account)
-                if pid != TREASURY:
+                if pid != TREASURY and settle == "delegate":
                     chain.approve(key, account, MAX_AMOUNT)
+        trading = None
+        if isinstance(participants, Mapping) and settle == "program":
+            trading = _program_market(chain, market, accounts, keys, participants, market_id)
+            addresses += trading.static_addresses() + [k.pubkey() for k in keys.values()]
         tables: tuple[Pubkey, ...] = ()
         if lookup_tables:
             step = MAX_LOOKUP_TABLE_ADDRESSES
             tables = tuple(chain.create_lookup_table(addresses[i : i + step]) for i in range(0, len(addresses), step))
-        return cls(chain, accounts, keys, tables)
+        return cls(chain, accounts, keys, tables, trading)
 
     def wallet(self, participant: int) -> Pubkey:
         return self.keys[participant].pubkey()
@@ -79,11 +112,74 @@ class Venue:
         amounts = self.chain.token_balances([self.accounts.account(pid, mint) for mint, pid in keys])
         return dict(zip(keys, amounts, strict=True))
 
-    def settler(self, *, netting: bool = False) -> ChainSettler:
+    def settler(self, *, netting: bool = False) -> ChainSettler | ProgramSettler:
+        """The epoch engine's settler (program mode settles per fill: `netting` does not apply)."""
+        if self.trading is not None:
+            wallets = {pid: key.pubkey() for pid, key in self.keys.items()}
+            return ProgramSettler(self.chain, self.trading, wallets, lookup_tables=self.lookup_tables)
         return ChainSettler(self.chain, self.accounts, netting=netting, lookup_tables=self.lookup_tables)
 
-    def funds(self) -> ChainFunds:
-        return ChainFunds(self.chain, self.accounts)
+    def funds(self) -> ChainFunds | None:
+        """The engine's funds check (delegate mode; in program mode placing the order checks)."""
+        return None if self.trading is not None else ChainFunds(self.chain, self.accounts)
+
+    def escrow(self) -> OrderEscrow | None:
+        """The engine's escrow (program mode)."""
+        return None if self.trading is None else OrderEscrow(self.chain, self.trading, self.keys)
+
+
+def _program_market(
+    chain: Chain,
+    market: Market,
+    accounts: Accounts,
+    keys: Mapping[int, Keypair],
+    roles: Mapping[int, Role],
+    market_id: int,
+) -> TradingMarket:
+    """Governance, the registry and the market of the trading program, the chain's authority
+    administering all three and operating the market."""
+    if isinstance(chain, LiteSVMChain):
+        programs.deploy(chain, ("registry", "governance", "trading"))
+    authority = chain.authority.pubkey()
+    trading = TradingMarket(
+        market,
+        market_id=market_id,
+        operator=authority,
+        grid_mint=accounts.mints[GRID],
+        payment_mint=accounts.mints[PAYMENT],
+        treasury=accounts.account(TREASURY, PAYMENT),
+    )
+    governance, registry = programs.client("governance"), programs.client("registry")
+    registry_address = Pubkey.find_program_address([b"registry"], programs.program_id("registry"))[0]
+    system = {"system_program": SYSTEM_PROGRAM_ID}
+    setup = [
+        governance.instruction["initialize"](
+            market.fee_bps, ctx=Context(accounts={"config": trading.governance, "authority": authority, **system})
+        ),
+        registry.instruction["initialize"](
+            ctx=Context(accounts={"registry": registry_address, "authority": authority, **system})
+        ),
+        trading.initialize_ix(authority),
+    ]
+    chain.send(setup)
+    kinds = registry.type["ParticipantKind"]
+    for pid, role in roles.items():
+        if role not in (Role.CONSUMER, Role.PROSUMER):
+            continue  # only traders are in the registry
+        wallet = keys[pid].pubkey()
+        chain.fund(wallet, WALLET_LAMPORTS)
+        kind = kinds.Prosumer() if role == Role.PROSUMER else kinds.Consumer()
+        ctx = Context(
+            accounts={
+                "registry": registry_address,
+                "participant": trading.participant(wallet),
+                "owner": wallet,
+                "authority": authority,
+                **system,
+            }
+        )
+        chain.send([registry.instruction["register_participant"](kind, ctx=ctx)])
+    return trading
 
 
 __all__ = ["Venue"]

@@ -6,19 +6,25 @@ clearing-only day's; here they go through the whole market:
 
 1. **Set-up**: a :class:`~gridmatch.chain.LiteSVMChain` (in process), a
    :class:`~gridmatch.chain.venue.Venue` (the GRID and payment mints, every participant's token
-   accounts and approvals, the address lookup tables), an :class:`~gridmatch.epochs.EpochManager`
-   with the venue's settler and funds over an in-memory journal, on a simulated clock. Every
+   accounts, the address lookup tables; with ``settle="program"``, the default, the registry,
+   governance and trading programs with every participant registered and the market initialised;
+   with ``"delegate"``, approvals of the chain's authority), an
+   :class:`~gridmatch.epochs.EpochManager` with the venue's settler and its escrow (program) or
+   funds check (delegate) over an in-memory journal, on a simulated clock. Every
    participant registers (prosumers as ``PROSUMER``, consumers as ``CONSUMER``) and receives a
    payment deposit (:data:`DEPOSIT_EUR` by default: a prepaid wallet, see below).
 2. **Each epoch**: the epoch opens; each prosumer with a surplus is minted that many GRID (the
    oracle's meter reading; 1 Wh = 10^6 GRID base units), *before* its sell orders; every order of
    the sim is submitted through :meth:`EpochManager.submit` in the sim's submission order, at
    simulated times spread over the epoch (a refusal, e.g. ``InsufficientFunds``, is counted, not
-   fatal); then the clock moves to the epoch's end and :meth:`EpochManager.step` closes, clears
-   and settles it on LiteSVM.
+   fatal; in program mode each accepted order is placed on chain, its funds escrowed); then the
+   clock moves to the epoch's end and :meth:`EpochManager.step` closes, clears and settles it
+   on LiteSVM (program mode: the result posted, the fills settled out of escrow, every order
+   refunded the rest).
 3. **The end**: the conservation check (:class:`Conservation`): every participant's and the
    treasury's balance of both tokens on chain against what was issued and what the journal's
-   confirmed batches moved, both mints' supply, and the fills against the journal.
+   confirmed batches moved, both mints' supply, the fills against the journal, and (program
+   mode) the market's vaults empty once every order is refunded.
 
 Units as everywhere in the sim: 1 lot = 1 Wh, 1 tick = 0.01 ct/kWh; on chain GRID has 9 decimals
 (1 GRID = 1 kWh) and the payment token is a 9-decimal euro (10^9 base units = 1 EUR), so a fill's
@@ -54,11 +60,16 @@ from .clock import EPOCH_MINUTES, EPOCHS_PER_DAY, epoch_start, parse_date, refer
 from .orders import SELL
 from .units import LOTS_PER_KWH, TICKS_PER_CT
 
+#: How the day settles: through the trading program's escrow, or by delegate transfers.
+SETTLE_MODES: Final = ("program", "delegate")
+
 if TYPE_CHECKING:
     from gridmatch.chain import LiteSVMChain
+    from gridmatch.chain.escrow import ProgramSettler
     from gridmatch.chain.settler import ChainSettler
     from gridmatch.chain.venue import Venue
     from gridmatch.epochs import EpochManager
+    from gridmatch.journal import Journal
     from gridmatch.market import Market
     from gridmatch.settlement import Batch, FillRow, TxStatus
 
@@ -289,9 +300,14 @@ class _TimedSettler:
     """The venue's settler, timed: wall time inside it is settlement; the rest of a closing step
     is clearing."""
 
-    def __init__(self, inner: ChainSettler) -> None:
+    def __init__(self, inner: ChainSettler | ProgramSettler) -> None:
         self.inner = inner
         self.ns = 0
+
+    def bind(self, journal: Journal) -> None:
+        bind = getattr(self.inner, "bind", None)  # the trading program's settler reads the journal
+        if bind is not None:
+            bind(journal)
 
     def _timed(self, call: Callable[[], Any]) -> Any:
         t0 = time.perf_counter_ns()
@@ -332,6 +348,7 @@ def run_market_day(
     rule: str = "midpoint",
     allocation: str = "time",
     netting: bool = False,
+    settle: str = "program",
     deposit_eur: Decimal | int | str = DEPOSIT_EUR,
     progress: Progress | None = None,
 ) -> MarketDayReport:
@@ -339,9 +356,12 @@ def run_market_day(
 
     See the module docs for what happens in each epoch. ``rule`` and ``allocation`` are the
     market's (with ``rule="exchange"`` the epoch engine uses the last settled price as the
-    reference price, not the day-ahead price). ``netting`` nets each participant's transfers per
-    epoch. ``deposit_eur`` is each participant's payment deposit at the start of the day.
-    Raises ``ValueError`` for a range of epochs outside the day.
+    reference price, not the day-ahead price). ``settle`` is ``"program"`` (the trading
+    program's escrow) or ``"delegate"`` (transfers by the chain's authority as delegate);
+    ``netting`` nets each participant's transfers per epoch (delegate only). ``deposit_eur`` is
+    each participant's payment deposit at the start of the day.
+    Raises ``ValueError`` for a range of epochs outside the day, an unknown ``settle``, or
+    ``netting`` with ``"program"``.
     """
     from gridmatch.chain import LiteSVMChain
     from gridmatch.chain.venue import Venue
@@ -351,6 +371,10 @@ def run_market_day(
 
     t_start = time.perf_counter_ns()
     day = parse_date(day)
+    if settle not in SETTLE_MODES:
+        raise ValueError(f"settle = {settle!r}: one of {', '.join(SETTLE_MODES)}")
+    if netting and settle == "program":
+        raise ValueError("netting is for delegate settlement: the trading program settles each fill")
     if not 0 <= first < EPOCHS_PER_DAY or not 1 <= epochs <= EPOCHS_PER_DAY - first:
         raise ValueError(f"epochs {first}..{first + epochs - 1} are not within the day's 0..{EPOCHS_PER_DAY - 1}")
     campus = Campus(prosumers=prosumers, consumers=consumers, seed=seed)
@@ -360,12 +384,14 @@ def run_market_day(
     is_prosumer = [bool(p) for p in campus.participants.is_prosumer]
 
     chain = LiteSVMChain(seed=seed)
-    venue = Venue.create(chain, market, traders, seed=seed)
+    roles = {pid: Role.PROSUMER if pro else Role.CONSUMER for pid, pro in zip(traders, is_prosumer, strict=True)}
+    venue = Venue.create(chain, market, roles, seed=seed, settle="program" if settle == "program" else "delegate")
     settler = _TimedSettler(venue.settler(netting=netting))
     now = epoch_start(day, first).timestamp()
-    manager = EpochManager(market, journal=":memory:", settler=settler, funds=venue.funds(), clock=lambda: now)
-    for pid, pro in zip(traders, is_prosumer, strict=True):
-        role = Role.PROSUMER if pro else Role.CONSUMER
+    manager = EpochManager(
+        market, journal=":memory:", settler=settler, funds=venue.funds(), escrow=venue.escrow(), clock=lambda: now
+    )
+    for pid, role in roles.items():
         manager.register(Participant(pid, role, name=f"{role.value}-{pid}", wallet=str(venue.wallet(pid))))
     initial = venue.balances()
     initial_supply = _supplies(chain, venue)
@@ -387,6 +413,7 @@ def run_market_day(
             "rule": rule,
             "allocation": allocation,
             "netting": netting,
+            "settle": settle,
             "fee_bps": market.fee_bps,
             "fee_payer": market.fee_payer,
             "deposit_eur": str(Decimal(deposit) / 10**market.payment_decimals),
@@ -620,6 +647,11 @@ def check_conservation(
     )
     checks.append(("treasury = fees (chain)", {}, fees, change(PAYMENT, TREASURY)))
     checks.append(("treasury GRID (chain)", {}, 0, change(GRID, TREASURY)))
+    if venue.trading is not None:  # every order refunded: nothing left in escrow
+        vaults = chain.token_balances([venue.trading.grid_vault, venue.trading.payment_vault])
+        checks += [
+            ("vault empty (chain)", {"mint": mint}, 0, held) for mint, held in zip((GRID, PAYMENT), vaults, strict=True)
+        ]
 
     mismatches = [
         {"check": name, **where, "expected": expected, "actual": actual, "difference": actual - expected}
@@ -631,6 +663,7 @@ def check_conservation(
 
 __all__ = [
     "DEPOSIT_EUR",
+    "SETTLE_MODES",
     "ChainEpoch",
     "Conservation",
     "MarketDayReport",
