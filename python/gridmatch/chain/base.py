@@ -6,7 +6,8 @@ Two implementations: `LiteSVMChain` (solders' LiteSVM in process, the default) a
 The contract, for every implementation:
 
 - `authority` pays every fee and signs every settlement transfer. Participants approve it as the
-  delegate of their token accounts; it is also the mint authority of mints made by `create_mint`.
+  delegate of their token accounts; it is also the mint authority of mints made by `create_mint`
+  (unless given another).
 - `send` builds a v0 transaction paid by `authority`: the memo first (when given), then a
   compute-unit limit (when given), then the instructions, with a fresh recent blockhash. It
   returns a `Sent` once the transaction is confirmed, raises `TransactionFailed` when it landed
@@ -119,8 +120,9 @@ class Chain(Protocol):
         only test validators and devnet grant)."""
         ...
 
-    def create_mint(self, decimals: int) -> Pubkey:
-        """A new SPL mint with `decimals` decimals; its mint authority is `authority`."""
+    def create_mint(self, decimals: int, *, mint_authority: Pubkey | None = None) -> Pubkey:
+        """A new SPL mint with `decimals` decimals (`authority` pays); its mint authority is
+        `mint_authority`, by default `authority` (a program's address: only it mints)."""
         ...
 
     def token_account(self, owner: Pubkey, mint: Pubkey) -> Pubkey:

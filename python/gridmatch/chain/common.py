@@ -308,10 +308,17 @@ class ChainBase(ABC):
 
     # -- SPL set-up and reads ---------------------------------------------------------------
 
-    def create_mint(self, decimals: int) -> Pubkey:
+    def create_mint(self, decimals: int, *, mint_authority: Pubkey | None = None) -> Pubkey:
+        if mint_authority is not None and not isinstance(mint_authority, Pubkey):
+            raise ChainRequestInvalid(
+                f"mint_authority must be a Pubkey, got {type(mint_authority).__name__}",
+                field="mint_authority",
+                value=mint_authority,
+            )
         mint = self._new_mint_keypair()
-        auth = self.authority.pubkey()
-        self.send(create_mint_ixs(auth, mint.pubkey(), auth, decimals, self._rent(MINT_LEN)), signers=[mint])
+        payer = self.authority.pubkey()
+        authority = payer if mint_authority is None else mint_authority
+        self.send(create_mint_ixs(payer, mint.pubkey(), authority, decimals, self._rent(MINT_LEN)), signers=[mint])
         return mint.pubkey()
 
     def token_account(self, owner: Pubkey, mint: Pubkey) -> Pubkey:

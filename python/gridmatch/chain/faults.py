@@ -136,8 +136,8 @@ class FaultyChain:
     def fund(self, owner: Pubkey, lamports: int) -> None:
         self.inner.fund(owner, lamports)
 
-    def create_mint(self, decimals: int) -> Pubkey:
-        return self.inner.create_mint(decimals)
+    def create_mint(self, decimals: int, *, mint_authority: Pubkey | None = None) -> Pubkey:
+        return self.inner.create_mint(decimals, mint_authority=mint_authority)
 
     def token_account(self, owner: Pubkey, mint: Pubkey) -> Pubkey:
         return self.inner.token_account(owner, mint)

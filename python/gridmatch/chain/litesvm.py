@@ -232,6 +232,29 @@ class LiteSVMChain(ChainBase):
         with foreign_errors("program", ChainRequestInvalid):
             self.svm.add_program(program_id, elf)
 
+    def unix_time(self) -> int:
+        """The clock's unix timestamp, what programs read as "now" (0 on a new chain: LiteSVM's
+        clock stands still unless moved)."""
+        with foreign_errors("clock"):
+            return int(self.svm.get_clock().unix_timestamp)
+
+    def advance_clock(self, unix_timestamp: int) -> int:
+        """Moves the clock's unix timestamp forward to `unix_timestamp` (never back: programs
+        keep times that must only grow) and returns the clock's time. A durable chain's file
+        does not keep it, as it keeps no programs."""
+        if isinstance(unix_timestamp, bool) or not isinstance(unix_timestamp, int):
+            raise ChainRequestInvalid(
+                f"unix_timestamp must be an int, got {type(unix_timestamp).__name__}",
+                field="unix_timestamp",
+                value=unix_timestamp,
+            )
+        with foreign_errors("clock"):
+            clock = self.svm.get_clock()
+            if clock.unix_timestamp < unix_timestamp:
+                clock.unix_timestamp = unix_timestamp
+                self.svm.set_clock(clock)
+            return int(clock.unix_timestamp)
+
     # -- the Chain queries ------------------------------------------------------------------
 
     def fund(self, owner: Pubkey, lamports: int) -> None:
