@@ -6,9 +6,12 @@ how the venue settles:
   committed funds at settlement; the epoch engine checks orders against holdings (`funds`).
 - `"program"`: the trading program holds each order's funds in escrow from the moment it is
   accepted (`escrow`) and settles what the operator (the chain's authority) posts. The venue
-  loads the registry, governance and trading programs (embedded chain), sets up governance
-  (the market's fee), the registry (every participant, with its kind) and the market, and gives
-  each wallet SOL for its orders' rent (returned with each refund).
+  loads the registry, governance, trading, energy_token and oracle programs (embedded chain),
+  sets up governance (the market's fee), the registry (every participant, with its kind), the
+  market, energy_token (GRID's mint, whose authority is energy_token's address) and the oracle
+  (the chain's authority its operator), registers each prosumer's meter with the registry and
+  the oracle, and gives each wallet SOL for its orders' rent (returned with each refund). GRID
+  is minted only by a meter reading the oracle accepts (`mint_grid`).
 """
 
 from __future__ import annotations
@@ -26,8 +29,11 @@ from gridmatch.chain import programs
 from gridmatch.chain.base import MAX_AMOUNT, MAX_LOOKUP_TABLE_ADDRESSES, Chain, ChainRequestInvalid, keypair_from_seed
 from gridmatch.chain.escrow import OrderEscrow, ProgramSettler
 from gridmatch.chain.litesvm import LiteSVMChain
+from gridmatch.chain.metering import GRID_DECIMALS, Metering, mint_authority, refusal
 from gridmatch.chain.settler import Accounts, ChainFunds, ChainSettler
+from gridmatch.chain.spl import check_amount
 from gridmatch.chain.trading import TradingMarket
+from gridmatch.errors import TransactionFailed
 from gridmatch.market import Market
 from gridmatch.participants import Role
 from gridmatch.settlement import GRID, PAYMENT, TREASURY
@@ -48,6 +54,8 @@ class Venue:
     lookup_tables: tuple[Pubkey, ...] = ()
     #: The trading program's market, in program mode (None: delegate mode).
     trading: TradingMarket | None = None
+    #: The oracle and energy_token, which alone mint GRID in program mode.
+    metering: Metering | None = None
 
     @classmethod
     def create(
@@ -73,7 +81,12 @@ class Venue:
         if settle == "program" and not isinstance(participants, Mapping):
             message = "program mode registers each participant with its kind: pass {id: Role}"
             raise ChainRequestInvalid(message, field="participants", value=participants)
-        grid = grid_mint or chain.create_mint(market.grid_decimals)
+        if settle == "program" and market.grid_decimals != GRID_DECIMALS:
+            message = f"grid_decimals = {market.grid_decimals}: energy_token mints GRID with {GRID_DECIMALS}"
+            raise ChainRequestInvalid(message, field="grid_decimals", value=market.grid_decimals)
+        # In program mode only energy_token's address may mint GRID, from the first unit on.
+        grid_authority = mint_authority() if settle == "program" else None
+        grid = grid_mint or chain.create_mint(market.grid_decimals, mint_authority=grid_authority)
         payment = payment_mint or chain.create_mint(market.payment_decimals)
         keys = {TREASURY: keypair_from_seed(seed, "treasury")}
         keys |= {pid: keypair_from_seed(seed, f"participant-{pid}") for pid in participants}
@@ -85,22 +98,53 @@ class Venue:
                 addresses.append(account)
                 if pid != TREASURY and settle == "delegate":
                     chain.approve(key, account, MAX_AMOUNT)
-        trading = None
+        trading = metering = None
         if isinstance(participants, Mapping) and settle == "program":
-            trading = _program_market(chain, market, accounts, keys, participants, market_id)
+            trading, metering = _program_market(chain, market, accounts, keys, participants, market_id)
             addresses += trading.static_addresses() + [k.pubkey() for k in keys.values()]
         tables: tuple[Pubkey, ...] = ()
         if lookup_tables:
             step = MAX_LOOKUP_TABLE_ADDRESSES
             tables = tuple(chain.create_lookup_table(addresses[i : i + step]) for i in range(0, len(addresses), step))
-        return cls(chain, accounts, keys, tables, trading)
+        return cls(chain, accounts, keys, tables, trading, metering)
 
     def wallet(self, participant: int) -> Pubkey:
         return self.keys[participant].pubkey()
 
-    def mint_grid(self, participant: int, units: int) -> None:
-        """Issues `units` GRID base units to a participant (metered generation)."""
-        self.chain.mint_to(self.accounts.mints[GRID], self.accounts.account(participant, GRID), units)
+    def mint_grid(self, participant: int, units: int, *, at: int | None = None) -> None:
+        """Issues `units` GRID base units to a participant (metered generation).
+
+        Delegate mode: the chain's authority mints them (`at` is not used). Program mode: the
+        oracle's operator submits the participant's meter reading of `units` at `at` (unix
+        seconds), which the oracle mints by CPI if it is plausible; on LiteSVM the clock moves
+        forward to `at` first, and `at` defaults to one epoch after the clock (a live chain
+        needs `at`). A refused reading raises `ReadingRefused` (a `TransactionFailed`, naming
+        the program's error) and mints nothing."""
+        account = self.accounts.account(participant, GRID)
+        if self.metering is None:
+            self.chain.mint_to(self.accounts.mints[GRID], account, units)
+            return
+        timestamp = self._reading_time(at)
+        meter = self.metering.meter_id(participant)
+        ix = self.metering.reading_ix(meter, self.wallet(participant), account, timestamp, check_amount(units))
+        try:
+            self.chain.send([ix])
+        except TransactionFailed as exc:
+            context = f"participant {participant}'s reading of meter {meter} ({units} at {timestamp})"
+            raise refusal(exc, context) from exc
+
+    def _reading_time(self, at: int | None) -> int:
+        if at is not None and (isinstance(at, bool) or not isinstance(at, int)):
+            raise ChainRequestInvalid(f"at = {at!r}: a reading's time is whole unix seconds", field="at", value=at)
+        if not isinstance(self.chain, LiteSVMChain):
+            if at is None:
+                raise ChainRequestInvalid("a reading on a live chain needs its time (at)", field="at", value=at)
+            return at
+        # LiteSVM's clock stands still: a reading is "not in the future" only once it has moved.
+        if at is None:
+            at = self.chain.unix_time() + self.accounts.market.epoch_seconds
+        self.chain.advance_clock(at)
+        return at
 
     def deposit(self, participant: int, units: int) -> None:
         """Issues payment tokens to a participant (a test or demo faucet)."""
@@ -135,11 +179,12 @@ def _program_market(
     keys: Mapping[int, Keypair],
     roles: Mapping[int, Role],
     market_id: int,
-) -> TradingMarket:
-    """Governance, the registry and the market of the trading program, the chain's authority
-    administering all three and operating the market."""
+) -> tuple[TradingMarket, Metering]:
+    """Governance, the registry, the market of the trading program, energy_token and the
+    oracle, the chain's authority administering them all, operating the market and the oracle;
+    each prosumer's meter registered with the registry and the oracle."""
     if isinstance(chain, LiteSVMChain):
-        programs.deploy(chain, ("registry", "governance", "trading"))
+        programs.deploy(chain, ("registry", "governance", "trading", "energy_token", "oracle"))
     authority = chain.authority.pubkey()
     trading = TradingMarket(
         market,
@@ -162,6 +207,8 @@ def _program_market(
         trading.initialize_ix(authority),
     ]
     chain.send(setup)
+    metering = Metering(grid_mint=accounts.mints[GRID], operator=authority, market_id=market_id)
+    chain.send(metering.initialize_ixs(authority))
     kinds = registry.type["ParticipantKind"]
     for pid, role in roles.items():
         if role not in (Role.CONSUMER, Role.PROSUMER):
@@ -178,8 +225,11 @@ def _program_market(
                 **system,
             }
         )
-        chain.send([registry.instruction["register_participant"](kind, ctx=ctx)])
-    return trading
+        register = [registry.instruction["register_participant"](kind, ctx=ctx)]
+        if role == Role.PROSUMER:
+            register += metering.register_meter_ixs(metering.meter_id(pid), wallet, authority)
+        chain.send(register)
+    return trading, metering
 
 
 __all__ = ["Venue"]
