@@ -124,9 +124,10 @@ class Venue:
         if self.metering is None:
             self.chain.mint_to(self.accounts.mints[GRID], account, units)
             return
+        energy = check_amount(units)
         timestamp = self._reading_time(at)
         meter = self.metering.meter_id(participant)
-        ix = self.metering.reading_ix(meter, self.wallet(participant), account, timestamp, check_amount(units))
+        ix = self.metering.reading_ix(meter, self.wallet(participant), account, timestamp, energy)
         try:
             self.chain.send([ix])
         except TransactionFailed as exc:

@@ -7,14 +7,17 @@ clearing-only day's; here they go through the whole market:
 1. **Set-up**: a :class:`~gridmatch.chain.LiteSVMChain` (in process), a
    :class:`~gridmatch.chain.venue.Venue` (the GRID and payment mints, every participant's token
    accounts, the address lookup tables; with ``settle="program"``, the default, the registry,
-   governance and trading programs with every participant registered and the market initialised;
-   with ``"delegate"``, approvals of the chain's authority), an
+   governance, trading, energy_token and oracle programs with every participant registered, each
+   prosumer's meter registered (on a chain clock one epoch before the first epoch) and the market
+   initialised; with ``"delegate"``, approvals of the chain's authority), an
    :class:`~gridmatch.epochs.EpochManager` with the venue's settler and its escrow (program) or
    funds check (delegate) over an in-memory journal, on a simulated clock. Every
    participant registers (prosumers as ``PROSUMER``, consumers as ``CONSUMER``) and receives a
    payment deposit (:data:`DEPOSIT_EUR` by default: a prepaid wallet, see below).
-2. **Each epoch**: the epoch opens; each prosumer with a surplus is minted that many GRID (the
-   oracle's meter reading; 1 Wh = 10^6 GRID base units), *before* its sell orders; every order of
+2. **Each epoch**: the epoch opens; each prosumer with a surplus is minted that many GRID (1 Wh =
+   10^6 GRID base units), *before* its sell orders: in program mode as its meter's reading at the
+   epoch's start, which the oracle checks and mints through energy_token (the chain's clock moved
+   to it); in delegate mode by the chain's authority; every order of
    the sim is submitted through :meth:`EpochManager.submit` in the sim's submission order, at
    simulated times spread over the epoch (a refusal, e.g. ``InsufficientFunds``, is counted, not
    fatal; in program mode each accepted order is placed on chain, its funds escrowed); then the
@@ -384,6 +387,10 @@ def run_market_day(
     is_prosumer = [bool(p) for p in campus.participants.is_prosumer]
 
     chain = LiteSVMChain(seed=seed)
+    if settle == "program":
+        # The meters are registered one epoch before the first reading, so the oracle bounds the
+        # first reading's rate over one epoch, like every later one.
+        chain.advance_clock(int(epoch_start(day, first).timestamp()) - EPOCH_MINUTES * 60)
     roles = {pid: Role.PROSUMER if pro else Role.CONSUMER for pid, pro in zip(traders, is_prosumer, strict=True)}
     venue = Venue.create(chain, market, roles, seed=seed, settle="program" if settle == "program" else "delegate")
     settler = _TimedSettler(venue.settler(netting=netting))
@@ -435,12 +442,12 @@ def run_market_day(
         ep = campus.epoch(day, index)
         report.build_ns += time.perf_counter_ns() - t0
 
-        # The oracle's meter readings: each prosumer's surplus, minted before it may sell it.
+        # The meter readings, at the epoch's start: each prosumer's surplus, minted before it may sell it.
         t0 = time.perf_counter_ns()
         minted = 0
         for i in np.flatnonzero(ep.net_wh > 0).tolist():
             surplus = int(ep.net_wh[i])
-            venue.mint_grid(traders[i], market.grid_units(surplus))
+            venue.mint_grid(traders[i], market.grid_units(surplus), at=int(start))
             issued["grid", traders[i]] += market.grid_units(surplus)
             minted += surplus
         mint_ns = time.perf_counter_ns() - t0
