@@ -97,8 +97,10 @@ class ProgramSettler(ChainSender):
             run = [(refs[f[0]], refs[f[1]], f[4], f[5]) for f in fills[i:j]]
             return [t.settle_ix(epoch, i, run, heads[j])]
 
+        refunds = [t.refund_ix(refs[o.id]) for o in orders]  # each built once, however often sized
+
         def refund(i: int, j: int) -> list[Instruction]:
-            return [t.refund_ix(refs[o.id]) for o in orders[i:j]]
+            return refunds[i:j]
 
         def fits(ixs: list[Instruction]) -> bool:
             return self.chain.fits(
