@@ -45,8 +45,8 @@ from solders.transaction import Transaction, VersionedTransaction
 from solders.transaction_metadata import FailedTransactionMetadata, TransactionMetadata
 
 import gridmatch as gm
-from gridmatch import _core
 from gridmatch.chain.spl import TOKEN_PROGRAM_ID, associated_token_address
+from gridmatch.chain.trading import escrow
 from gridmatch.market import Market
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -612,29 +612,26 @@ class Chain:
             assert sent.ok, sent.logs
 
 
-def _trade(chain: Chain, qty: int, price: int) -> tuple[int, int, int, int]:
-    """The engine's (buyer_pays, seller_receives, buyer_fee, seller_fee) of a fill."""
-    market = Market(
+def _market(chain: Chain) -> Market:
+    return Market(
         lot=chain.lot,
         tick=chain.tick,
         fee_bps=chain.fee_bps,
         fee_payer=chain.fee_payer,
         fee_rounding=chain.fee_rounding,
     )
+
+
+def _trade(chain: Chain, qty: int, price: int) -> tuple[int, int, int, int]:
+    """The engine's (buyer_pays, seller_receives, buyer_fee, seller_fee) of a fill."""
+    market = _market(chain)
     return market.split(market.notional(qty, price))
 
 
 def _escrow(chain: Chain, side: str, price: int, qty: int) -> tuple[int, int]:
-    """What an order escrows (GRID, payment): per lot, the worst a lot can cost at the limit, its
-    fee rounded up and charged whole to the side that pays any of it (programs/trading amounts.rs)."""
-    notional = price * chain.tick
-    if side == "buy":
-        payer = "seller" if chain.fee_payer == "seller" else "buyer"
-        buyer_pays = _core.split_trade(notional, fee_bps=chain.fee_bps, payer=payer, rounding="up")[0]
-        return 0, qty * max(buyer_pays, 0)
-    payer = "buyer" if chain.fee_payer == "buyer" else "seller"
-    seller_receives = _core.split_trade(notional, fee_bps=chain.fee_bps, payer=payer, rounding="up")[1]
-    return qty * chain.lot, qty * max(-seller_receives, 0)
+    """What an order escrows (GRID, payment), by the client's mirror of the program's
+    `amounts::escrow` (the tests below check the program moves exactly this)."""
+    return escrow(_market(chain), -1 if side == "sell" else 1, price, qty)
 
 
 # --- fixtures ----------------------------------------------------------------------------------

@@ -153,7 +153,10 @@ class OrderEscrow:
         """An order on chain under an id the journal has not given out: placed just before a
         crash that lost its journal row, so never acknowledged. Its owner gets it all back."""
         owner = self.trading.decode("Order", data).owner
-        key = next(k for k in self.keys.values() if k.pubkey() == owner)
+        key = next((k for k in self.keys.values() if k.pubkey() == owner), None)
+        if key is None:  # not one of ours: the id is taken on chain, and only its owner may cancel
+            message = f"order {order_id} of epoch {epoch} is on chain already, placed by {owner}"
+            raise ChainRequestInvalid(message, field="order_id", value=order_id)
         self.chain.send([self.trading.cancel_ix(OrderRef(epoch, order_id, self.trading.trader(owner)))], signers=[key])
 
 

@@ -194,25 +194,16 @@ class TradingMarket:
     def place_ix(self, order: OrderRef, side: int, price: int, qty: int) -> Instruction:
         """Signed by the trader's wallet, which pays the order account's rent (refunded with it)."""
         accounts = {
-            "market": self.address,
-            "epoch": self.epoch(order.epoch_id),
-            "order": self.order(order.epoch_id, order.order_id),
+            **self._release_accounts(order),  # anchorpy orders accounts by the IDL, not by the dict
             "participant": self.participant(order.trader.wallet),
             "governance": self.governance,
-            "owner": order.trader.wallet,
-            "grid_account": order.trader.grid,
-            "payment_account": order.trader.payment,
-            "grid_vault": self.grid_vault,
-            "payment_vault": self.payment_vault,
-            "grid_mint": self.grid_mint,
-            "payment_mint": self.payment_mint,
-            "token_program": TOKEN_PROGRAM_ID,
             "system_program": SYSTEM_PROGRAM_ID,
         }
         side_name = "Buy" if side == 1 else "Sell"
         return self._ix("place_order", order.order_id, self._enum("Side", side_name), price, qty, accounts=accounts)
 
     def _release_accounts(self, order: OrderRef) -> dict[str, Pubkey]:
+        """The accounts of everything that moves an order's escrow in or out."""
         return {
             "market": self.address,
             "epoch": self.epoch(order.epoch_id),
