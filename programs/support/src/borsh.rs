@@ -138,7 +138,7 @@ pub mod field {
     }
 
     #[inline(always)]
-    pub fn read_address<'a>(data: &'a [u8], offset: usize) -> &'a [u8; 32] {
+    pub fn read_address(data: &[u8], offset: usize) -> &[u8; 32] {
         data[offset..offset + 32].try_into().unwrap()
     }
 
