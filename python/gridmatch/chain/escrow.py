@@ -18,6 +18,7 @@ instructions, and its id (derived from its content) is checked to be sure.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -113,10 +114,21 @@ class ProgramSettler(ChainSender):
             groups.append((refund(i, j), (), MAX_COMPUTE_UNITS))
         steps = []
         for k, (ixs, moved, units) in enumerate(groups):
-            batch = Batch(batch_id(t.market, epoch, k, moved), epoch, k, moved)
+            batch = Batch(_step_id(t, epoch, k, moved, ixs), epoch, k, moved)
             steps.append(_Step(batch, tuple(ixs), units))
         self._steps = {epoch: steps}
         return steps
+
+
+def _step_id(
+    trading: TradingMarket, epoch: int, idx: int, moved: Sequence[Transfer], ixs: Sequence[Instruction]
+) -> str:
+    """A batch's id from everything it sends (the instructions' bytes, not only the transfers
+    they amount to): a batch rebuilt from a journal that changed since can never pass for it."""
+    digest = hashlib.sha256(batch_id(trading.market, epoch, idx, moved).encode())
+    for ix in ixs:
+        digest.update(bytes(ix))
+    return digest.hexdigest()[:32]
 
 
 class OrderEscrow:
