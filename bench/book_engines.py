@@ -156,14 +156,6 @@ def replay_reference(rows: Sequence[dict[str, int]]) -> Trades:
 # ------------------------------------------------------------------------------------ liquibook
 
 
-def liquibook_available() -> bool:
-    try:
-        import liquibook  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 class Liquibook:
     """The stream as liquibook calls (prepared once; see the module docstring for the mapping)."""
 
@@ -289,9 +281,8 @@ def agreement(n: int = 20_000, seed: int = 1) -> dict[str, Trades]:
         "gridmatch.process": gridmatch_process(stream.commands),
         "gridmatch per-call": GridmatchCalls(stream.commands).replay(),
         "tests/reference.py": replay_reference(reference_rows(stream.commands)),
+        "liquibook": Liquibook(stream.commands, stream.volume).replay(),
     }
-    if liquibook_available():
-        results["liquibook"] = Liquibook(stream.commands, stream.volume).replay()
     return results
 
 

@@ -37,7 +37,6 @@ from book_engines import (
     Liquibook,
     Trades,
     gridmatch_process,
-    liquibook_available,
     reference_rows,
     replay_reference,
 )
@@ -50,8 +49,6 @@ SIZES = [10_000, 100_000, 1_000_000]
 SLOW_SIZES = [10_000, 100_000]  # per-call gridmatch and the pure-Python reference
 ROUNDS = {10_000: 50, 100_000: 20, 1_000_000: 10}
 SLOW_ROUNDS = {10_000: 10, 100_000: 3}
-
-needs_liquibook = pytest.mark.skipif(not liquibook_available(), reason="liquibook is not installed")
 
 
 def size_name(n: int) -> str:
@@ -114,7 +111,6 @@ def test_reference(benchmark: Any, n: int) -> None:
     assert result == designed(stream)
 
 
-@needs_liquibook
 @pytest.mark.parametrize("n", SIZES, ids=size_name)
 @pytest.mark.parametrize("listener", [True, False], ids=["events", "matching-only"])
 def test_liquibook(benchmark: Any, n: int, listener: bool) -> None:
@@ -136,5 +132,4 @@ def test_engines_agree(n: int) -> None:
     assert gridmatch_process(stream.commands) == expected
     assert GridmatchCalls(stream.commands).replay() == expected
     assert replay_reference(reference_rows(stream.commands)) == expected
-    if liquibook_available():
-        assert Liquibook(stream.commands, stream.volume).replay() == expected
+    assert Liquibook(stream.commands, stream.volume).replay() == expected
