@@ -29,6 +29,7 @@ def ref_book(request: pytest.FixtureRequest) -> tuple[np.ndarray, list[Any]]:
 @pytest.fixture(scope="session")
 def frame(request: pytest.FixtureRequest) -> Any:
     """The energy book of ``request.param`` orders as a pandas DataFrame, one column per field."""
-    pd = pytest.importorskip("pandas")
+    import pandas as pd
+
     book = book_of(request.param)
     return pd.DataFrame({name: book[name] for name in COLUMNS})

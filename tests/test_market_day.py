@@ -214,8 +214,7 @@ def test_the_conservation_check_catches_what_the_books_do_not_explain() -> None:
 
 
 def test_the_day_plots(day: MarketDayReport, tmp_path: Any) -> None:
-    pytest.importorskip("matplotlib")
-    from gridmatch.sim.plot import plot_day
+    from gridmatch.sim.plot import plot_day  # matplotlib: pinned in requirements-dev.txt
 
     path = plot_day(day, tmp_path / "sub" / "day.png", subtitle="a test")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -1464,7 +1464,8 @@ def test_process_reads_rows_and_numbers_commands():
 
 
 def test_process_reads_numpy_records():
-    np = pytest.importorskip("numpy")
+    import numpy as np
+
     fields = ["op", "id", "trader", "side", "price", "qty", "tif", "kind", "flags", "expiry", "ts"]
     codes = ["u1", "u8", "u8", "i1", "i8", "u8", "u1", "u1", "u1", "u8", "u8"]
     dtype = np.dtype(list(zip(fields, codes, strict=True)))
