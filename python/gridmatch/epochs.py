@@ -4,7 +4,11 @@ Each epoch goes pending -> open -> closed -> cleared -> settled (or failed, and 
 accepted order, state change, clearing result and settlement attempt is in the journal before
 it is acknowledged or acted on, and `recover()` resumes every epoch where it stopped:
 
-- an order is acknowledged only once its row is committed;
+- an order is acknowledged only once its row is committed; an id the escrow's chain already
+  holds for the trader is journaled as taken and never given out;
+- with a settler that closes epochs on its chain (the trading program's), an epoch is closed
+  there first, and the journal's orders its owners cancelled there meanwhile are marked and left
+  out of the book;
 - closing, clearing (fills, per-order fills, rolled-over orders, the settlement plan) and the
   state change are one transaction, so a clearing happens once or not at all;
 - each settlement transaction is journaled (its signature and blockhash) before it is sent;
@@ -28,8 +32,8 @@ from typing import Any, Protocol
 import numpy as np
 
 from gridmatch.clearing import clear
-from gridmatch.errors import ChainTimeout, GridmatchError, InvalidOrder, TransactionFailed
-from gridmatch.journal import Attempt, BatchRecord, Journal, OrderRecord, open_journal
+from gridmatch.errors import ChainError, ChainTimeout, GridmatchError, InvalidOrder, TransactionFailed
+from gridmatch.journal import Attempt, BatchRecord, EpochRecord, Journal, OrderMark, OrderRecord, open_journal
 from gridmatch.market import Market
 from gridmatch.orders import ORDER_DTYPE
 from gridmatch.participants import NotPermitted, Participant
@@ -61,10 +65,20 @@ class InsufficientFunds(GridmatchError, ValueError):
     approved, less what its other open orders and unsettled trades already commit."""
 
 
+class OrderIdTaken(GridmatchError, ValueError):
+    """The escrow's chain already holds an order of this trader under the id the engine was
+    about to give out (placed by the trader itself, or just before a crash). Nothing was sent;
+    the engine journals the id as taken and moves on to the next. `value` is the id."""
+
+
 class Settler(Protocol):
     """What the epoch engine needs from a chain to settle: plans batches of transfers, signs
     one (without sending it), sends signed bytes (again, harmlessly, after a crash: a signature
-    lands at most once), and answers for a transaction it may have sent before."""
+    lands at most once), and answers for a transaction it may have sent before.
+
+    Optional: `bind(journal)` is handed the engine's journal; `close(epoch)` closes an ended
+    epoch on the chain before it is cleared (a no-op for one closed already) and returns the ids
+    of the journal's orders of it that the chain no longer holds (cancelled by their owners)."""
 
     def plan(self, epoch: int, fills: Sequence[FillRow]) -> list[Batch]: ...
     def prepare(self, batch: Batch) -> Attempt: ...
@@ -75,9 +89,10 @@ class Settler(Protocol):
 
 class Escrow(Protocol):
     """Where accepted orders' funds are held until settlement (the trading program's vaults):
-    `place` commits an order's funds, or raises (`InsufficientFunds`, a `ChainError`) having
-    committed nothing. The order's journal row is written in the same transaction, so a refusal
-    leaves no trace of the order anywhere."""
+    `place` commits an order's funds, or raises (`InsufficientFunds`, `OrderIdTaken`, a
+    `ChainError`) having committed nothing. The order's journal row is written in the same
+    transaction, so a refusal leaves no trace of the order anywhere (an `OrderIdTaken` leaves
+    the id marked taken, and the order is placed under the next id)."""
 
     def place(self, order: OrderRecord) -> None: ...
 
@@ -190,12 +205,28 @@ class EpochManager:
             message = f"participant {trader} has {placed} orders in epoch {epoch}"
             raise OrderLimit(message, field="order_limit", value=trader)
         self._check_funds(trader, side, qty, price)
-        with self.journal.transaction():  # the id and the row together: no two orders share an id
-            order = OrderRecord(self.journal.next_order_id(), epoch, trader, side, price, qty, 0, rollover, None, None)
-            self.journal.add_order(order)
-            if self.escrow is not None:
-                self.escrow.place(order)
-        return OrderAck(order.id, epoch, trader, side, qty, price)
+        while True:
+            lost: ChainTimeout | None = None
+            with self.journal.transaction():  # the id and its row (or its mark) together: no id given twice
+                order = OrderRecord(
+                    self.journal.next_order_id(), epoch, trader, side, price, qty, 0, rollover, None, None
+                )
+                try:
+                    if self.escrow is not None:
+                        self.escrow.place(order)
+                except OrderIdTaken as taken:
+                    self.journal.mark_order(epoch, order.id, trader, OrderMark.ID_TAKEN, str(taken))
+                    continue
+                except ChainTimeout as timeout:  # it may still land: its id is never given out again
+                    self.journal.mark_order(
+                        epoch, order.id, trader, OrderMark.ID_TAKEN, f"placing it timed out: {timeout}"
+                    )
+                    lost = timeout
+                else:
+                    self.journal.add_order(order)
+            if lost is not None:
+                raise lost
+            return OrderAck(order.id, epoch, trader, side, qty, price)
 
     def _commitment(self, side: int, qty: int, price: int) -> tuple[int, int]:
         """The most GRID and payment an order can move away from its trader: a sell delivers
@@ -237,13 +268,17 @@ class EpochManager:
         at = self.clock() if now is None else now
         current = self.market.epoch_id(at)
         events: list[EpochEvent] = []
+        stuck: set[int] = set()
         # Clearing an epoch may roll orders into the next, which may itself be over already.
-        while ended := [r for r in self.journal.epochs([EpochState.PENDING, EpochState.OPEN]) if r.id < current]:
+        ending = [EpochState.PENDING, EpochState.OPEN, EpochState.CLOSED]
+        while ended := [r for r in self.journal.epochs(ending) if r.id < current and r.id not in stuck]:
             record = ended[0]
             if record.state == EpochState.PENDING:
                 self._set(record.id, EpochState.OPEN, events)
-            self._set(record.id, EpochState.CLOSED, events)
-            events.extend(self._clear(record.id))
+            if record.state != EpochState.CLOSED:
+                self._set(record.id, EpochState.CLOSED, events)
+            if not self._try_clear(record, events):
+                stuck.add(record.id)
         events.extend(self._settle_pending())
         found = self.journal.epoch(current)
         if found is None or found.state == EpochState.PENDING:
@@ -258,7 +293,7 @@ class EpochManager:
         cleared and failed ones), then steps to now."""
         events: list[EpochEvent] = []
         for record in self.journal.epochs([EpochState.CLOSED]):
-            events.extend(self._clear(record.id))
+            self._try_clear(record, events)
         for event in events:
             self._publish(event)
         return events + self.step()
@@ -283,9 +318,33 @@ class EpochManager:
         self.journal.set_epoch(epoch, state.value, **outcome)
         events.append(EpochEvent(epoch, state, outcome.get("price"), outcome.get("volume"), tuple(fills)))
 
+    def _try_clear(self, record: EpochRecord, events: list[EpochEvent]) -> bool:
+        """Clears a closed epoch; False (the error recorded, the epoch left closed, to be tried
+        again at the next step) when its chain could not be asked or could not close it."""
+        try:
+            events.extend(self._clear(record.id))
+        except ChainError as err:
+            self.journal.set_epoch(record.id, EpochState.CLOSED.value, detail={"error": str(err)}, attempt=True)
+            return False
+        return True
+
+    def _close(self, epoch: int) -> set[int]:
+        """Closes the epoch on the settler's chain, if it does that; marks the journal's orders
+        the chain no longer holds (cancelled there by their owners) and returns every id marked."""
+        close = getattr(self.settler, "close", None)
+        if close is not None:
+            gone = set(close(epoch))
+            with self.journal.transaction():
+                for o in self.journal.orders(epoch):
+                    if o.id in gone:
+                        self.journal.mark_order(epoch, o.id, o.trader, OrderMark.CANCELLED, "not on chain at close")
+        return {m.id for m in self.journal.marks(epoch, OrderMark.CANCELLED)}
+
     def _clear(self, epoch: int) -> list[EpochEvent]:
-        """Clears a closed epoch and records everything it decides in one transaction."""
-        orders = self.journal.orders(epoch)
+        """Closes an epoch (on chain first, see `_close`), clears its book and records
+        everything the clearing decides in one transaction."""
+        cancelled = self._close(epoch)
+        orders = [o for o in self.journal.orders(epoch) if o.id not in cancelled]
         book = np.zeros(len(orders), dtype=ORDER_DTYPE)
         for i, o in enumerate(orders):
             book[i] = (o.id, o.trader, o.side, o.price, o.qty, o.id, o.kind)
@@ -309,7 +368,7 @@ class EpochManager:
             self._roll_over(epoch, orders, filled)
             for batch in batches:
                 self.journal.add_batch(batch.id, epoch, batch.idx, [t.row() for t in batch.transfers])
-            detail = {"orders": len(orders), "fills": len(fills), "batches": len(batches)}
+            detail = {"orders": len(orders), "cancelled": len(cancelled), "fills": len(fills), "batches": len(batches)}
             outcome = {"price": result.price, "volume": result.volume, "detail": detail}
             self._set(epoch, EpochState.CLEARED, events, fills, **outcome)
             if state == EpochState.SETTLED:
@@ -429,7 +488,8 @@ class EpochManager:
 
     def balances_moved(self) -> dict[tuple[str, int], int]:
         """Each (mint, participant)'s net change over every confirmed batch: what the chain
-        must show against the balances it started from."""
+        must show against the balances it started from (once, in program mode, every order
+        is claimed; the market's vaults are participant `settlement.VAULT`)."""
         net: dict[tuple[str, int], int] = defaultdict(int)
         for record in self.journal.epochs():
             for batch in self.journal.batches(record.id):
@@ -449,6 +509,7 @@ __all__ = [
     "Funds",
     "InsufficientFunds",
     "OrderAck",
+    "OrderIdTaken",
     "OrderLimit",
     "Settler",
 ]

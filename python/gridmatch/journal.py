@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import enum
 import json
 import sqlite3
 import threading
@@ -44,6 +45,10 @@ CREATE TABLE IF NOT EXISTS batches (
 CREATE TABLE IF NOT EXISTS attempts (
     signature TEXT PRIMARY KEY, seq BIGINT NOT NULL, batch TEXT NOT NULL, blockhash TEXT NOT NULL,
     last_valid BIGINT, raw BYTES NOT NULL, state TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS order_marks (
+    id BIGINT NOT NULL, epoch BIGINT NOT NULL, trader BIGINT NOT NULL, mark TEXT NOT NULL, detail TEXT NOT NULL,
+    PRIMARY KEY (id, trader, mark));
+CREATE INDEX IF NOT EXISTS order_marks_by_epoch ON order_marks (epoch, mark);
 CREATE TABLE IF NOT EXISTS log (
     seq BIGINT PRIMARY KEY, epoch BIGINT NOT NULL, at TEXT NOT NULL, kind TEXT NOT NULL, detail TEXT NOT NULL);
 """
@@ -65,6 +70,29 @@ class OrderRecord:
     rollover: bool
     parent: int | None
     filled: int | None
+
+
+class OrderMark(enum.StrEnum):
+    """What became of an order id outside the usual path (see `Journal.mark_order`)."""
+
+    #: A journaled order whose account was gone from the chain when its epoch closed: its owner
+    #: cancelled it on chain. It is left out of the book.
+    CANCELLED = "cancelled"
+    #: An id the chain already held for this trader (an order it placed itself, or one placed
+    #: just before a crash): never given out, so never reused.
+    ID_TAKEN = "id_taken"
+    #: An order whose claim cannot be cranked to the accounts it recorded (closed or frozen
+    #: since): only its owner, signing, can claim it to accounts of its choosing.
+    UNCLAIMABLE = "unclaimable"
+
+
+@dataclass(frozen=True)
+class MarkRecord:
+    id: int
+    epoch: int
+    trader: int
+    mark: OrderMark
+    detail: str
 
 
 @dataclass(frozen=True)
@@ -250,7 +278,11 @@ class Journal:
     # -- orders ---------------------------------------------------------------------------
 
     def next_order_id(self) -> int:
-        rows = self._rows("SELECT MAX(id) FROM orders")
+        """One more than every id given out, and every id the chain was found to hold already."""
+        rows = self._rows(
+            "SELECT MAX(id) FROM (SELECT MAX(id) AS id FROM orders UNION ALL "
+            "SELECT MAX(id) AS id FROM order_marks WHERE mark = 'id_taken') AS ids"
+        )
         return int(rows[0][0] or 0) + 1
 
     def add_order(self, o: OrderRecord) -> None:
@@ -284,6 +316,26 @@ class Journal:
         with self.transaction():
             for oid, qty in filled.items():
                 self._run("UPDATE orders SET filled = ? WHERE id = ?", (qty, oid))
+
+    def mark_order(self, epoch: int, order_id: int, trader: int, mark: OrderMark, detail: str) -> None:
+        """Records what became of an order id (once: marking it again changes nothing)."""
+        key = (order_id, trader, str(mark))
+        with self.transaction():
+            if self._rows("SELECT 1 FROM order_marks WHERE id = ? AND trader = ? AND mark = ?", key):
+                return
+            self._run(
+                "INSERT INTO order_marks (id, epoch, trader, mark, detail) VALUES (?, ?, ?, ?, ?)",
+                (order_id, epoch, trader, str(mark), detail),
+            )
+            self.log(epoch, str(mark), {"order": order_id, "trader": trader, "detail": detail})
+
+    def marks(self, epoch: int, mark: OrderMark) -> list[MarkRecord]:
+        """An epoch's order ids marked `mark`, in id order."""
+        rows = self._rows(
+            "SELECT id, epoch, trader, mark, detail FROM order_marks WHERE epoch = ? AND mark = ? ORDER BY id, trader",
+            (epoch, str(mark)),
+        )
+        return [MarkRecord(r[0], r[1], r[2], OrderMark(r[3]), r[4]) for r in rows]
 
     # -- clearing and settlement ----------------------------------------------------------
 
@@ -386,6 +438,8 @@ __all__ = [
     "EpochRecord",
     "Journal",
     "JournalError",
+    "MarkRecord",
+    "OrderMark",
     "OrderRecord",
     "PostgresJournal",
     "open_journal",

@@ -6,6 +6,10 @@ from buyer to seller, and the fee (the core's arithmetic, rounded once) from its
 treasury. With netting, each participant's flows of one epoch are summed first, so a
 participant who both bought and sold moves only the difference.
 
+Through the trading program (program mode) each order settles on its own against the market's
+vaults (participant `VAULT`) at the epoch's uniform price: its own notional split once, so one
+fee rounding per order, not per fill (`order_flows`).
+
 Every amount is an integer and every plan is deterministic: the same fills give the same
 transfers, batches and batch ids, so a retry after a crash rebuilds exactly what was journaled.
 """
@@ -25,6 +29,9 @@ GRID = "grid"
 PAYMENT = "payment"
 #: The participant id of the platform treasury, which receives the fees.
 TREASURY = 0
+#: The participant id of the trading program's vaults (program mode): the counterparty of every
+#: order at the uniform price, which holds the fees until they are withdrawn to the treasury.
+VAULT = -1
 
 
 class TxStatus(enum.Enum):
@@ -65,6 +72,31 @@ def flows(fills: Iterable[FillRow], market: Market) -> dict[tuple[str, int], int
         net[PAYMENT, buyer] -= buyer_pays
         net[PAYMENT, seller] += seller_receives
         net[PAYMENT, TREASURY] += buyer_fee + seller_fee
+    return {key: amount for key, amount in net.items() if amount}
+
+
+def one_side(market: Market, side: int, lots: int, price: int) -> tuple[int, int, int]:
+    """One side (1 buy, -1 sell) of a trade of `lots` at `price`, its notional split on its own
+    by the core's fee arithmetic: its trader's GRID change, payment change, and the fee it pays.
+    A fill's two sides split the same notional, so they round its fee once between them."""
+    buyer_pays, seller_receives, buyer_fee, seller_fee = market.split(market.notional(lots, price))
+    grid = market.grid_units(lots)
+    if side == 1:
+        return grid, -buyer_pays, buyer_fee
+    return -grid, seller_receives, seller_fee
+
+
+def order_flows(orders: Iterable[tuple[int, int, int]], price: int, market: Market) -> dict[tuple[str, int], int]:
+    """Each (mint, participant)'s net change when every order (trader, side, lots filled) settles
+    on its own at the uniform `price`, as the trading program credits it (`one_side`: one fee
+    rounding per order, not per fill), the fees to the treasury. Every mint's changes sum to
+    zero when the buys' lots equal the sells'."""
+    net: dict[tuple[str, int], int] = defaultdict(int)
+    for trader, side, filled in orders:
+        grid, payment, fee = one_side(market, side, filled, price)
+        net[GRID, trader] += grid
+        net[PAYMENT, trader] += payment
+        net[PAYMENT, TREASURY] += fee
     return {key: amount for key, amount in net.items() if amount}
 
 
@@ -179,6 +211,7 @@ __all__ = [
     "GRID",
     "PAYMENT",
     "TREASURY",
+    "VAULT",
     "Batch",
     "FillRow",
     "Transfer",
@@ -187,6 +220,8 @@ __all__ = [
     "batches",
     "flows",
     "memo",
+    "one_side",
+    "order_flows",
     "pack",
     "transfers",
 ]
