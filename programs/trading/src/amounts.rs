@@ -1,17 +1,16 @@
-//! Amounts: what an order escrows and what a fill moves, from the core crate's `money` (the
+//! Amounts: what an order escrows and what its result makes it owed, from the core crate's `money` (the
 //! engine's own arithmetic), so that on-chain and off-chain amounts agree to the base unit.
 //!
 //! A price of `p` ticks is `p * tick` payment base units per lot; a fill of `q` lots at `p` has
 //! the notional `money::notional(q, p * tick)`, split by `money::split` with the market's fee
 //! basis points, fee payer and rounding (exactly the engine's `Market.split(Market.notional(q, p))`).
 //!
-//! Escrow. Fees are rounded once per fill, so an order filled in several fills can pay more fee
-//! than one fill of its whole quantity would (rounding up, three fills of 1 lot cost three
-//! rounded-up fees). The escrow is therefore per lot: `qty` times the worst a single lot can cost
-//! at the limit, its fee rounded up and charged whole to the side that pays any of it. For every
-//! way of filling the order at prices within its limit, the fills take no more than that:
-//! `ceil(q * x) <= q * ceil(x)` and every rounding is at most the upward one. What is left is
-//! refunded once the epoch is settled.
+//! Escrow: `qty` times the worst a single lot can cost at the limit, its fee rounded up and
+//! charged whole to the side that pays any of it. An order's result is one notional at the
+//! uniform price, split once, so what it takes is at most that: `ceil(q * x) <= q * ceil(x)`,
+//! every rounding is at most the upward one, and a price within the limit costs no more than the
+//! limit. (A per-lot bound also keeps the escrow independent of how the engine fills.) What is
+//! left is claimed once the epoch is finalised or abandoned.
 //!
 //! Negative prices: the buyer is paid to take the energy and the seller pays, so a sell order
 //! with a negative limit escrows payment as well as its GRID; a buy order with a negative limit
@@ -150,30 +149,34 @@ pub fn escrow(sell: bool, limit: i64, qty: u64, terms: &Terms) -> Result<Escrow,
     Ok(Escrow { grid, payment })
 }
 
-/// What one fill moves, all in base units out of the vaults: `grid` to the buyer; `payment` to
-/// the payee (the seller at a price >= 0, else the buyer); `fee` to the treasury; and how much of
-/// that payment plus fee comes out of the bid's escrow and of the ask's.
+/// What crediting an order's result makes it owed, in base units: `grid`/`payment` are what
+/// its claim pays out of the vaults, `fee` is its part of the treasury's fee.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Movement {
+pub struct Dues {
     pub grid: u64,
     pub payment: u64,
     pub fee: u64,
-    pub from_bid: u64,
-    pub from_ask: u64,
 }
 
+/// The dues of an order (a sell when `sell`) holding `grid_escrow` and `payment_escrow`, filled
+/// `filled` lots at the uniform `price`: its own notional split once (`money::split`, the
+/// market's fee payer and rounding). A buy is owed its GRID and the rest of its escrow after
+/// paying `buyer_pays`; a sell the rest of its GRID and its escrow plus `seller_receives` (which
+/// is negative at a negative price: the seller pays).
 #[inline(always)]
-pub fn movement(qty: u64, price: i64, terms: &Terms) -> Result<Movement, TradingError> {
-    let t = trade(qty, price, terms)?;
-    let grid = checked_mul(qty, terms.lot).ok_or(TradingError::AmountOverflow)?;
-    let fee = u64_of(t.buyer_fee + t.seller_fee)?;
-    if price >= 0 {
-        // buyer_pays = seller_receives + fee, all >= 0: out of the bid's escrow.
-        Ok(Movement { grid, payment: u64_of(t.seller_receives)?, fee, from_bid: u64_of(t.buyer_pays)?, from_ask: 0 })
+pub fn dues(sell: bool, filled: u64, price: i64, grid_escrow: u64, payment_escrow: u64, terms: &Terms) -> Result<Dues, TradingError> {
+    let t = trade(filled, price, terms)?;
+    let grid = checked_mul(filled, terms.lot).ok_or(TradingError::AmountOverflow)?;
+    let (grid, payment, fee) = if sell {
+        let grid = grid_escrow.checked_sub(grid).ok_or(TradingError::EscrowShortfall)?;
+        (grid, payment_escrow as i128 + t.seller_receives, t.seller_fee)
     } else {
-        // The seller pays -seller_receives = -buyer_pays + fee, all >= 0: out of the ask's escrow.
-        Ok(Movement { grid, payment: u64_of(-t.buyer_pays)?, fee, from_bid: 0, from_ask: u64_of(-t.seller_receives)? })
+        (grid, payment_escrow as i128 - t.buyer_pays, t.buyer_fee)
+    };
+    if payment < 0 {
+        return Err(TradingError::EscrowShortfall);
     }
+    Ok(Dues { grid, payment: u64_of(payment)?, fee: u64_of(fee)? })
 }
 
 #[cfg(test)]
@@ -208,29 +211,59 @@ mod tests {
     }
 
     #[test]
-    fn a_fill_moves_what_the_engine_computes() {
+    fn dues_are_the_engines_split_of_the_orders_notional() {
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
         for _ in 0..20_000 {
             let t = terms(1 + rng.below(1_000), rng.below(10_001) as u16, rng.below(3) as u8, rng.below(3) as u8);
-            let qty = 1 + rng.below(1_000_000);
+            let filled = 1 + rng.below(1_000_000);
             let price = rng.below(200_001) as i64 - 100_000;
+            let sell = rng.below(2) == 1;
+            let (grid_escrow, payment_escrow) = (filled * t.lot + rng.below(1_000), 1u64 << 62);
             // The engine: Market.split(Market.notional(q, p)) = split_trade(q * p * tick).
-            let e = trade_amounts(qty * t.tick, price, t.fee_bps, payer(t.fee_payer), rounding(t.fee_rounding)).unwrap();
-            let m = movement(qty, price, &t).unwrap();
-            assert_eq!(m.grid, qty * t.lot);
-            assert_eq!(m.fee as i128, e.buyer_fee + e.seller_fee);
-            if price >= 0 {
-                assert_eq!((m.payment as i128, m.from_bid as i128, m.from_ask), (e.seller_receives, e.buyer_pays, 0));
+            let e = trade_amounts(filled * t.tick, price, t.fee_bps, payer(t.fee_payer), rounding(t.fee_rounding)).unwrap();
+            let d = dues(sell, filled, price, grid_escrow, payment_escrow, &t).unwrap();
+            if sell {
+                assert_eq!(d.grid, grid_escrow - filled * t.lot);
+                assert_eq!(d.payment as i128, payment_escrow as i128 + e.seller_receives);
+                assert_eq!(d.fee as i128, e.seller_fee);
             } else {
-                assert_eq!((m.payment as i128, m.from_ask as i128, m.from_bid), (-e.buyer_pays, -e.seller_receives, 0));
+                assert_eq!(d.grid, filled * t.lot);
+                assert_eq!(d.payment as i128, payment_escrow as i128 - e.buyer_pays);
+                assert_eq!(d.fee as i128, e.buyer_fee);
             }
-            // Conservation: what leaves the escrows is what the payee and the treasury receive.
-            assert_eq!(m.from_bid + m.from_ask, m.payment + m.fee);
         }
     }
 
     #[test]
-    fn the_escrow_covers_every_way_of_filling_within_the_limit() {
+    fn payment_is_conserved_when_bought_equals_sold() {
+        // Buyers' and sellers' orders of different sizes with the same total at one price: what
+        // the buyers' escrows give up is what the sellers' gain plus every order's fee.
+        let mut rng = Rng(0x1234_5678_9abc_def1);
+        for _ in 0..5_000 {
+            let t = terms(1 + rng.below(300), rng.below(10_001) as u16, rng.below(3) as u8, rng.below(3) as u8);
+            let price = rng.below(2_001) as i64 - 1_000;
+            let bids: [u64; 3] = [1 + rng.below(50), 1 + rng.below(50), 1 + rng.below(50)];
+            let total: u64 = bids.iter().sum();
+            let first = 1 + rng.below(total - 1);
+            let asks = [first, total - first];
+            let big = 1u64 << 50;
+            let (mut given, mut gained, mut fees) = (0i128, 0i128, 0i128);
+            for q in bids {
+                let d = dues(false, q, price, 0, big, &t).unwrap();
+                given += big as i128 - d.payment as i128;
+                fees += d.fee as i128;
+            }
+            for q in asks {
+                let d = dues(true, q, price, q * t.lot, big, &t).unwrap();
+                gained += d.payment as i128 - big as i128;
+                fees += d.fee as i128;
+            }
+            assert_eq!(given, gained + fees, "{t:?} price={price} bids={bids:?} asks={asks:?}");
+        }
+    }
+
+    #[test]
+    fn the_escrow_covers_every_filling_within_the_limit() {
         let mut rng = Rng(0x2545_f491_4f6c_dd1d);
         for _ in 0..20_000 {
             let t = terms(1 + rng.below(50), rng.below(10_001) as u16, rng.below(3) as u8, rng.below(3) as u8);
@@ -239,17 +272,11 @@ mod tests {
             let limit = rng.below(2_001) as i64 - 1_000;
             let e = escrow(sell, limit, qty, &t).unwrap();
             assert_eq!(e.grid, if sell { qty * t.lot } else { 0 });
-            // Fill it in random pieces at random prices on the right side of the limit.
-            let (mut left, mut taken) = (qty, 0u64);
-            while left > 0 {
-                let q = 1 + rng.below(left);
-                left -= q;
-                let gap = rng.below(1_000) as i64;
-                let price = if sell { limit + gap } else { limit - gap };
-                let m = movement(q, price, &t).unwrap();
-                taken += if sell { m.from_ask } else { m.from_bid };
-            }
-            assert!(taken <= e.payment, "{t:?} sell={sell} limit={limit} qty={qty}: {taken} > {}", e.payment);
+            let filled = 1 + rng.below(qty);
+            let gap = rng.below(1_000) as i64;
+            let price = if sell { limit + gap } else { limit - gap };
+            let d = dues(sell, filled, price, e.grid, e.payment, &t);
+            assert!(d.is_ok(), "{t:?} sell={sell} limit={limit} qty={qty} filled={filled} price={price}: {d:?}");
         }
     }
 

@@ -72,6 +72,18 @@ pub fn not_paused(config: &AccountView) -> ProgramResult {
     Ok(())
 }
 
+/// `authority` signed and is one of governance's authorities (the config checked as in
+/// [`not_paused`]), else `AccountNotSigner` (3010) or `NotGovernanceAuthority`.
+#[inline(always)]
+pub fn governance_authority(config: &AccountView, authority: &AccountView) -> ProgramResult {
+    accounts::signer(authority)?;
+    governance::config(config)?;
+    if !governance::is_authority(&config.try_borrow()?, authority.address()) {
+        return Err(TradingError::NotGovernanceAuthority.into());
+    }
+    Ok(())
+}
+
 /// `owner`'s registry `Participant` account (owned by the registry, at its program address, with
 /// its discriminator and owner): active, and a prosumer when it sells.
 #[inline(always)]

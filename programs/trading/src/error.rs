@@ -22,10 +22,10 @@ pub enum TradingError {
     EpochNotOpen = 6003,
     /// The epoch is not closed (or already has its result).
     EpochNotClosed = 6004,
-    /// The epoch has no clearing result to settle.
-    EpochNotCleared = 6005,
-    /// The epoch is not settled yet: nothing can be refunded.
-    EpochNotSettled = 6006,
+    /// The epoch has no posted result to credit.
+    EpochNotPosted = 6005,
+    /// The epoch is neither finalised nor abandoned: nothing can be claimed yet.
+    EpochNotDone = 6006,
     /// The participant is suspended.
     ParticipantSuspended = 6007,
     /// Only a prosumer may sell.
@@ -36,28 +36,30 @@ pub enum TradingError {
     InvalidMarketParameter = 6010,
     /// An amount does not fit in a u64 (or a price per lot in an i64).
     AmountOverflow = 6011,
-    /// These fills were settled already.
-    FillAlreadySettled = 6012,
-    /// Fills settle in the posted order: an earlier one is not settled yet.
-    FillOutOfOrder = 6013,
-    /// More fills than the posted result has.
-    TooManyFills = 6014,
-    /// The fills are not the posted list (their hash chain disagrees).
-    FillsHashMismatch = 6015,
-    /// The fill's price is not the posted clearing price.
-    FillPriceMismatch = 6016,
-    /// The price is above the bid's limit or below the ask's.
-    FillThroughLimit = 6017,
-    /// The fill is more than the order has left.
-    OrderOverfilled = 6018,
-    /// A fill needs a positive quantity, a buy order first and a sell order second.
-    InvalidFill = 6019,
-    /// The settled volume disagrees with the posted volume.
-    VolumeMismatch = 6020,
-    /// The result is inconsistent (fills without volume, volume without fills).
-    InvalidResult = 6021,
-    /// An order's escrow does not cover what the fill takes.
-    EscrowShortfall = 6022,
+    /// The order's result was credited already.
+    OrderAlreadyCredited = 6012,
+    /// More results than the posted result has.
+    TooManyResults = 6013,
+    /// The results are not the posted list (their hash chain disagrees).
+    ResultsHashMismatch = 6014,
+    /// The price is above the buy's limit or below the sell's.
+    FillThroughLimit = 6015,
+    /// A result fills nothing or more than the order's quantity.
+    OrderOverfilled = 6016,
+    /// The result is inconsistent (orders without volume, volume without orders).
+    InvalidResult = 6017,
+    /// The credited volumes disagree with each other or with the posted volume.
+    VolumeMismatch = 6018,
+    /// An order's escrow does not cover what its result takes.
+    EscrowShortfall = 6019,
+    /// The signer is not one of governance's authorities.
+    NotGovernanceAuthority = 6020,
+    /// The epoch's deadline has not passed: only governance may abandon it now.
+    DeadlineNotReached = 6021,
+    /// The epoch is finalised or abandoned already.
+    EpochFinished = 6022,
+    /// GRID must be energy_token's mint (its mint authority energy_token's address).
+    NotEnergyTokenMint = 6023,
 }
 
 impl From<TradingError> for ProgramError {

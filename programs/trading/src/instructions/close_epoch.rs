@@ -1,5 +1,6 @@
 //! `close_epoch()`: the operator closes an open epoch: no order is placed or cancelled any more,
-//! so the book it clears off chain is final.
+//! so the book it clears off chain is final. The chain's clock at this moment starts the
+//! deadline after which anyone may abandon the epoch.
 //!
 //! Accounts: `market`, `epoch` (mut), `operator` (signer, the market's operator).
 
@@ -9,8 +10,8 @@ use crate::state::{Epoch, EpochState};
 use pinocchio::{AccountView, Address, ProgramResult};
 use program_support::accounts;
 use program_support::anchor::{instruction_discriminator, ErrorCode};
-use program_support::borsh::Reader;
-use program_support::sys::log;
+use program_support::borsh::{field, Reader};
+use program_support::sys::{clock, log};
 
 pub const DISCRIMINATOR: [u8; 8] = instruction_discriminator("close_epoch");
 
@@ -25,10 +26,12 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], args: &[u8]) 
     checks::epoch(epoch, market, program_id)?;
     accounts::writable(epoch)?;
     checks::operator(operator, &view)?;
+    let now = clock()?.unix_timestamp;
     let mut data = epoch.try_borrow_mut()?;
     if Epoch::state(&data) != EpochState::Open as u8 {
         return Err(TradingError::EpochNotOpen.into());
     }
     Epoch::set_state(&mut data, EpochState::Closed);
+    field::write_i64(&mut data, Epoch::CLOSED_AT, now);
     Ok(())
 }

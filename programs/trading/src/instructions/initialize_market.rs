@@ -1,16 +1,18 @@
-//! `initialize_market(market_id: u64, operator: Pubkey, lot: u64, tick: u64, fee_bps: u16,
-//! fee_payer: FeePayer, fee_rounding: Rounding, epoch_seconds: u32)`: creates a `Market` with the
-//! signer as its authority, and its two vaults (GRID and payment) owned by the market account.
+//! `initialize_market(market_id: u64, operator: Pubkey, lot: u64, tick: u64, fee_payer: FeePayer,
+//! fee_rounding: Rounding, epoch_seconds: u32, settle_deadline: u32)`: a governance authority
+//! creates a `Market` and its two vaults (GRID and payment) owned by the market account. GRID
+//! must be energy_token's mint: its mint authority is energy_token's `["mint_authority"]`, so
+//! the market trades only energy the oracle metered.
 //!
 //! Accounts: `market` (mut, PDA `["market", market_id]`), `grid_mint`, `payment_mint`,
 //! `grid_vault` (mut, PDA `["vault", market, grid_mint]`), `payment_vault` (mut, PDA
 //! `["vault", market, payment_mint]`), `treasury` (a token account of the payment mint: the
-//! fees' destination), `authority` (mut, signer, pays the rent), `system_program`,
-//! `token_program`.
+//! fees' destination), `governance` (the config), `authority` (mut, signer, one of governance's
+//! authorities, pays the rent), `system_program`, `token_program`.
 
 use crate::checks;
 use crate::error::TradingError;
-use crate::state::{Market, FEE_PAYERS, MARKET_SEED, ROUNDINGS, VAULT_SEED};
+use crate::state::{Market, FEE_PAYERS, GRID_MINT_AUTHORITY, MARKET_SEED, ROUNDINGS, VAULT_SEED};
 use crate::vault;
 use pinocchio::{cpi::Seed, AccountView, Address, ProgramResult};
 use program_support::accounts;
@@ -22,18 +24,23 @@ use program_support::token;
 pub const DISCRIMINATOR: [u8; 8] = instruction_discriminator("initialize_market");
 
 #[inline(always)]
-fn mint_decimals(mint: &AccountView) -> Result<u8, pinocchio::error::ProgramError> {
+fn mint_decimals(mint: &AccountView, authority: Option<&Address>) -> Result<u8, pinocchio::error::ProgramError> {
     token::owned_account(mint, token::mint::LEN)?;
     let data = mint.try_borrow()?;
     if !token::mint::is_initialized(&data) {
         return Err(ErrorCode::AccountDidNotDeserialize.into());
+    }
+    if let Some(authority) = authority {
+        if token::mint::mint_authority(&data) != Some(authority.as_array()) {
+            return Err(TradingError::NotEnergyTokenMint.into());
+        }
     }
     Ok(token::mint::decimals(&data))
 }
 
 pub fn process(program_id: &Address, accounts: &mut [AccountView], args: &[u8]) -> ProgramResult {
     log("Instruction: InitializeMarket");
-    let [market, grid_mint, payment_mint, grid_vault, payment_vault, treasury, authority, system_program, token_program, ..] =
+    let [market, grid_mint, payment_mint, grid_vault, payment_vault, treasury, governance, authority, system_program, token_program, ..] =
         accounts
     else {
         return Err(ErrorCode::AccountNotEnoughKeys.into());
@@ -43,24 +50,24 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], args: &[u8]) 
     let operator = args.address()?;
     let lot = args.u64()?;
     let tick = args.u64()?;
-    let fee_bps = args.u16()?;
     let fee_payer = args.variant(FEE_PAYERS)?;
     let fee_rounding = args.variant(ROUNDINGS)?;
     let epoch_seconds = args.u32()?;
+    let settle_deadline = args.u32()?;
     args.finish()?;
-    if lot == 0 || tick == 0 || fee_bps > 10_000 || epoch_seconds == 0 || grid_mint.address() == payment_mint.address() {
+    if lot == 0 || tick == 0 || epoch_seconds == 0 || settle_deadline == 0 || grid_mint.address() == payment_mint.address() {
         return Err(TradingError::InvalidMarketParameter.into());
     }
 
     accounts::writable(market)?;
     accounts::writable(grid_vault)?;
     accounts::writable(payment_vault)?;
-    accounts::signer(authority)?;
+    checks::governance_authority(governance, authority)?;
     accounts::writable(authority)?;
     accounts::system_program(system_program)?;
     token::program(token_program)?;
-    let grid_decimals = mint_decimals(grid_mint)?;
-    let payment_decimals = mint_decimals(payment_mint)?;
+    let grid_decimals = mint_decimals(grid_mint, Some(&GRID_MINT_AUTHORITY))?;
+    let payment_decimals = mint_decimals(payment_mint, None)?;
     checks::token_account(treasury, payment_mint.address().as_array(), None)?;
 
     accounts::uninitialized(market, program_id)?;
@@ -96,7 +103,6 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], args: &[u8]) 
     let mut data = market.try_borrow_mut()?;
     data[..8].copy_from_slice(&Market::DISCRIMINATOR);
     field::write_u64(&mut data, Market::MARKET_ID, market_id);
-    field::write_address(&mut data, Market::AUTHORITY, authority.address());
     field::write_address(&mut data, Market::OPERATOR, &operator);
     field::write_address(&mut data, Market::GRID_MINT, grid_mint.address());
     field::write_address(&mut data, Market::PAYMENT_MINT, payment_mint.address());
@@ -105,10 +111,10 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], args: &[u8]) 
     field::write_address(&mut data, Market::TREASURY, treasury.address());
     field::write_u64(&mut data, Market::LOT, lot);
     field::write_u64(&mut data, Market::TICK, tick);
-    data[Market::FEE_BPS..Market::FEE_BPS + 2].copy_from_slice(&fee_bps.to_le_bytes());
     data[Market::FEE_PAYER] = fee_payer;
     data[Market::FEE_ROUNDING] = fee_rounding;
-    data[Market::EPOCH_SECONDS..Market::EPOCH_SECONDS + 4].copy_from_slice(&epoch_seconds.to_le_bytes());
+    Market::set_u32(&mut data, Market::EPOCH_SECONDS, epoch_seconds);
+    Market::set_u32(&mut data, Market::SETTLE_DEADLINE, settle_deadline);
     data[Market::GRID_DECIMALS] = grid_decimals;
     data[Market::PAYMENT_DECIMALS] = payment_decimals;
     data[Market::BUMP] = bump;

@@ -1,9 +1,10 @@
 //! `place_order(order_id: u64, side: Side, limit_price: i64, qty: u64)`: a registered, active
 //! participant (a prosumer to sell) places a limit order in an open epoch, escrowing in the
-//! market's vaults what the order can cost at worst (`amounts::escrow`): a seller its GRID
-//! (`qty * lot`), a buyer the payment for `qty` at its limit plus the fee.
+//! market's vaults what the order can cost at worst (`amounts::escrow`, at the epoch's fee): a
+//! seller its GRID (`qty * lot`), a buyer the payment for `qty` at its limit plus the fee. The
+//! order records the owner's token accounts it escrowed from: a cranked claim pays to them.
 //!
-//! Accounts: `market`, `epoch` (mut), `order` (mut, PDA `["order", epoch, order_id]`),
+//! Accounts: `market`, `epoch` (mut), `order` (mut, PDA `["order", epoch, owner, order_id]`),
 //! `participant` (the owner's registry account), `governance` (the governance config: refused
 //! while paused), `owner` (mut, signer, pays the rent), `grid_account` (mut, the owner's GRID
 //! token account), `payment_account` (mut, the owner's payment token account), `grid_vault`
@@ -45,9 +46,13 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], args: &[u8]) 
     accounts::writable(grid_vault)?;
     accounts::writable(payment_vault)?;
     checks::not_paused(governance)?;
-    if Epoch::state(&epoch.try_borrow()?) != EpochState::Open as u8 {
-        return Err(TradingError::EpochNotOpen.into());
-    }
+    let fee_bps = {
+        let data = epoch.try_borrow()?;
+        if Epoch::state(&data) != EpochState::Open as u8 {
+            return Err(TradingError::EpochNotOpen.into());
+        }
+        Epoch::fee_bps(&data)
+    };
     checks::participant(participant, owner, sells)?;
     checks::is(grid_mint, &view.grid_mint)?;
     checks::is(payment_mint, &view.payment_mint)?;
@@ -60,18 +65,19 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], args: &[u8]) 
     if qty == 0 {
         return Err(TradingError::InvalidOrder.into());
     }
-    let escrow = amounts::escrow(sells, limit_price, qty, &view.terms)?;
+    let escrow = amounts::escrow(sells, limit_price, qty, &view.terms(fee_bps))?;
 
     accounts::uninitialized(order, program_id)?;
     let id_le = order_id.to_le_bytes();
-    let bump = accounts::find_pda(order, &[ORDER_SEED, epoch.address().as_ref(), &id_le], program_id)?;
+    let (epoch_key, owner_key) = (epoch.address().as_ref(), owner.address().as_ref());
+    let bump = accounts::find_pda(order, &[ORDER_SEED, epoch_key, owner_key, &id_le], program_id)?;
     let bump_seed = [bump];
     accounts::create_pda(
         owner,
         order,
         Order::LEN,
         program_id,
-        &[Seed::from(ORDER_SEED), Seed::from(epoch.address().as_ref()), Seed::from(&id_le), Seed::from(&bump_seed)],
+        &[Seed::from(ORDER_SEED), Seed::from(epoch_key), Seed::from(owner_key), Seed::from(&id_le), Seed::from(&bump_seed)],
     )?;
     if escrow.grid > 0 {
         token::transfer_checked(grid_account, grid_mint, grid_vault, owner, escrow.grid, view.grid_decimals, &[])?;
@@ -89,9 +95,9 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], args: &[u8]) 
         data[Order::SIDE] = sells as u8;
         field::write_i64(&mut data, Order::LIMIT_PRICE, limit_price);
         field::write_u64(&mut data, Order::QTY, qty);
-        field::write_u64(&mut data, Order::FILLED, 0);
         field::write_u64(&mut data, Order::GRID_ESCROW, escrow.grid);
         field::write_u64(&mut data, Order::PAYMENT_ESCROW, escrow.payment);
+        // filled, the dues and `credited` stay zero (a new account's data is zeroed).
         field::write_address(&mut data, Order::GRID_ACCOUNT, grid_account.address());
         field::write_address(&mut data, Order::PAYMENT_ACCOUNT, payment_account.address());
         data[Order::BUMP] = bump;

@@ -1,7 +1,8 @@
-//! `post_result(price: i64, volume: u64, fill_count: u32, fills_hash: [u8; 32])`: the operator
-//! posts a closed epoch's clearing result: the uniform price (ticks), the volume (lots), how many
-//! fills and the head of their hash chain (`state::chain_link`). A result without fills settles
-//! the epoch at once (its hash must be the chain's end, all zeroes). Refused while paused.
+//! `post_result(price: i64, volume: u64, result_count: u32, results_hash: [u8; 32])`: the
+//! operator commits to a closed epoch's clearing result: the uniform price (ticks), the volume
+//! (lots bought, and sold), how many orders filled, and the head of the hash chain of their
+//! results (`state::result_link`). A result without fills finalises the epoch at once (its hash
+//! must be the chain's end, all zeroes). Refused while paused.
 //!
 //! Accounts: `market`, `epoch` (mut), `operator` (signer, the market's operator), `governance`.
 
@@ -25,8 +26,8 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], args: &[u8]) 
     let mut args = Reader::new(args);
     let price = args.i64()?;
     let volume = args.u64()?;
-    let fill_count = args.u32()?;
-    let fills_hash = *args.bytes::<32>()?;
+    let result_count = args.u32()?;
+    let results_hash = *args.bytes::<32>()?;
     args.finish()?;
 
     let view = checks::market(market, program_id)?;
@@ -38,18 +39,23 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], args: &[u8]) 
     if Epoch::state(&data) != EpochState::Closed as u8 {
         return Err(TradingError::EpochNotClosed.into());
     }
-    let end = fills_hash == [0u8; 32];
-    if (fill_count == 0) != (volume == 0) || (fill_count == 0) != end || u64::from(fill_count) > volume {
+    // Nothing filled, or at least one buy and one sell among the orders still on chain.
+    let none = result_count == 0;
+    if none != (volume == 0)
+        || none != (results_hash == [0u8; 32])
+        || result_count == 1
+        || result_count > Epoch::u32_at(&data, Epoch::LIVE_ORDERS)
+    {
         return Err(TradingError::InvalidResult.into());
     }
-    // Every fill at this price must be computable: refuse a price whose amount per lot overflows.
-    amounts::price_per_lot(price, view.terms.tick)?;
+    // Every result at this price must be computable: refuse a price whose amount per lot overflows.
+    amounts::price_per_lot(price, view.tick)?;
 
     field::write_i64(&mut data, Epoch::PRICE, price);
     field::write_u64(&mut data, Epoch::VOLUME, volume);
-    Epoch::set_u32(&mut data, Epoch::FILL_COUNT, fill_count);
-    data[Epoch::FILLS_HASH..Epoch::FILLS_HASH + 32].copy_from_slice(&fills_hash);
-    data[Epoch::CURSOR..Epoch::CURSOR + 32].copy_from_slice(&fills_hash);
-    Epoch::set_state(&mut data, if fill_count == 0 { EpochState::Settled } else { EpochState::Cleared });
+    Epoch::set_u32(&mut data, Epoch::RESULT_COUNT, result_count);
+    data[Epoch::RESULTS_HASH..Epoch::RESULTS_HASH + 32].copy_from_slice(&results_hash);
+    data[Epoch::CURSOR..Epoch::CURSOR + 32].copy_from_slice(&results_hash);
+    Epoch::set_state(&mut data, if none { EpochState::Finalised } else { EpochState::Posted });
     Ok(())
 }
