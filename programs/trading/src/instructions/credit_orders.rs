@@ -3,8 +3,11 @@
 //! the results are checked against the operator's commitment, not against who sends them, so an
 //! operator that posted and vanished cannot stall the epoch. Refused while paused.
 //!
-//! The batch is the posted list's next part: hashing back from `next_hash` over
-//! `(order address, filled)` must reach the epoch's cursor. Each order is checked (of this
+//! The batch is a part of the posted list: hashing back from `next_hash` over
+//! `(order address, filled)` must reach the epoch's cursor, at its first order or at a later
+//! one when the ones before were credited already. So a batch never fails because someone
+//! credited some or all of it first: what is left is credited, and a batch credited whole is a
+//! no-op. Each order is checked (of this
 //! epoch, credited once, `0 < filled <= qty`, the price within its limit) and credited its dues
 //! (`amounts::dues`); no token moves. The batch that credits the last result checks that the
 //! buys and the sells both add up to the posted volume, finalises the epoch and adds its fees
@@ -30,6 +33,23 @@ pub const FIXED_ACCOUNTS: usize = 3;
 #[inline(always)]
 fn add(a: u64, b: u64) -> Result<u64, ProgramError> {
     a.checked_add(b).ok_or_else(|| TradingError::VolumeMismatch.into())
+}
+
+/// A batch that does not meet the cursor is a no-op when every one of its results is credited
+/// already, exactly as it says (someone sent this part of the chain first); else it is not the
+/// posted list.
+#[inline(always)]
+fn already_credited(orders: &[AccountView], n: usize, filled: &[u8], epoch: &AccountView, program_id: &Address) -> ProgramResult {
+    for (j, order) in orders[..n].iter().enumerate() {
+        let credited = checks::order(order, epoch, program_id).is_ok() && {
+            let data = order.try_borrow()?;
+            data[Order::CREDITED] != 0 && field::read_u64(&data, Order::FILLED) == field::read_u64(filled, 8 * j)
+        };
+        if !credited {
+            return Err(TradingError::ResultsHashMismatch.into());
+        }
+    }
+    Ok(())
 }
 
 pub fn process(program_id: &Address, accounts: &mut [AccountView], args: &[u8]) -> ProgramResult {
@@ -63,19 +83,36 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], args: &[u8]) 
     accounts::writable(epoch)?;
     checks::not_paused(governance)?;
 
-    let (price, volume, fee_bps, result_count, credited, mut bought, mut sold, mut fees) = {
+    // Where the batch meets the cursor: orders `start..n` are the next results to credit, and
+    // `0..start` were credited already (by anyone). None of it left: a no-op.
+    let (start, price, volume, fee_bps, result_count, credited, mut bought, mut sold, mut fees) = {
         let data = epoch.try_borrow()?;
-        if Epoch::state(&data) != EpochState::Posted as u8 {
+        let posted = Epoch::state(&data) == EpochState::Posted as u8;
+        if !posted && Epoch::state(&data) != EpochState::Finalised as u8 {
             return Err(TradingError::EpochNotPosted.into());
         }
+        let cursor = &data[Epoch::CURSOR..Epoch::CURSOR + 32];
+        let mut start = None;
         let mut link = next_hash;
-        for j in (0..n).rev() {
-            link = result_link(orders[j].address().as_array(), field::read_u64(filled, 8 * j), &link);
+        if posted {
+            if link == cursor {
+                start = Some(n);
+            }
+            let mut j = n;
+            while start.is_none() && j > 0 {
+                j -= 1;
+                link = result_link(orders[j].address().as_array(), field::read_u64(filled, 8 * j), &link);
+                if link == cursor {
+                    start = Some(j);
+                }
+            }
         }
-        if link != data[Epoch::CURSOR..Epoch::CURSOR + 32] {
-            return Err(TradingError::ResultsHashMismatch.into());
-        }
+        let Some(start) = start else {
+            drop(data);
+            return already_credited(orders, n, filled, epoch, program_id);
+        };
         (
+            start,
             field::read_i64(&data, Epoch::PRICE),
             field::read_u64(&data, Epoch::VOLUME),
             Epoch::fee_bps(&data),
@@ -86,7 +123,10 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], args: &[u8]) 
             field::read_u64(&data, Epoch::FEES),
         )
     };
-    let credited = credited as u64 + n as u64;
+    if start == n {
+        return Ok(());
+    }
+    let credited = credited as u64 + (n - start) as u64;
     if credited > result_count as u64 {
         return Err(TradingError::TooManyResults.into());
     }
@@ -96,7 +136,7 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], args: &[u8]) 
     }
 
     let terms = view.terms(fee_bps);
-    for (j, order) in orders[..n].iter_mut().enumerate() {
+    for (j, order) in orders[..n].iter_mut().enumerate().skip(start) {
         let qty = field::read_u64(filled, 8 * j);
         checks::order(order, epoch, program_id)?;
         accounts::writable(order)?;
