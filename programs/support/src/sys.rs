@@ -54,20 +54,30 @@ pub struct Rent {
 
 /// `2.0f64.to_bits()`: the exemption threshold every cluster has used since genesis.
 pub const EXEMPTION_THRESHOLD_2: u64 = 0x4000_0000_0000_0000;
+/// `1.0f64.to_bits()`: the threshold of SIMD-0194, which doubles `lamports_per_byte_year` so that
+/// every minimum balance stays what it was.
+pub const EXEMPTION_THRESHOLD_1: u64 = 0x3ff0_0000_0000_0000;
 
 impl Rent {
-    /// Lamports that make an account of `data_len` bytes rent-exempt. Only the threshold 2.0 is
-    /// supported: upstream LLVM's BPF backend cannot call the soft-float routines another
-    /// threshold would need (it refuses every libcall), so any other is `UnsupportedSysvar`.
+    /// Lamports that make an account of `data_len` bytes rent-exempt:
+    /// `(128 + data_len) * lamports_per_byte_year * threshold`. Only the thresholds 2.0 and 1.0
+    /// (whole years, so integer arithmetic) are supported: upstream LLVM's BPF backend cannot call
+    /// the soft-float routines another would need (it refuses every libcall), so any other is
+    /// `UnsupportedSysvar`.
     #[inline(always)]
     pub fn minimum_balance(&self, data_len: usize) -> Result<u64, ProgramError> {
-        if self.exemption_threshold_bits != EXEMPTION_THRESHOLD_2 {
-            return Err(ProgramError::UnsupportedSysvar);
-        }
-        let bytes = ACCOUNT_STORAGE_OVERHEAD + data_len as u64;
-        crate::math::checked_mul(bytes, self.lamports_per_byte_year)
-            .and_then(|per_year| crate::math::checked_mul(per_year, 2))
-            .ok_or(ProgramError::ArithmeticOverflow)
+        let two_years = match self.exemption_threshold_bits {
+            EXEMPTION_THRESHOLD_2 => true,
+            EXEMPTION_THRESHOLD_1 => false,
+            _ => return Err(ProgramError::UnsupportedSysvar),
+        };
+        let per_year = (data_len as u64)
+            .checked_add(ACCOUNT_STORAGE_OVERHEAD)
+            .and_then(|bytes| crate::math::checked_mul(bytes, self.lamports_per_byte_year));
+        // Doubled by an addition: a multiply by a variable year count is a 128-bit overflow test
+        // to LLVM (`__multi3`, which BPF cannot call).
+        let minimum = if two_years { per_year.and_then(|p| p.checked_add(p)) } else { per_year };
+        minimum.ok_or(ProgramError::ArithmeticOverflow)
     }
 }
 
@@ -200,7 +210,36 @@ mod tests {
         assert_eq!(rent.minimum_balance(165).unwrap(), 2_039_280);
         let odd = Rent { lamports_per_byte_year: 1000, exemption_threshold_bits: 1.5f64.to_bits() };
         assert_eq!(odd.minimum_balance(72).unwrap_err(), ProgramError::UnsupportedSysvar);
-        let huge = Rent { lamports_per_byte_year: u64::MAX / 100, exemption_threshold_bits: 2.0f64.to_bits() };
-        assert_eq!(huge.minimum_balance(0).unwrap_err(), ProgramError::ArithmeticOverflow);
+    }
+
+    #[test]
+    fn simd_0194_rent_gives_the_same_minimum_balances() {
+        let today = Rent { lamports_per_byte_year: 3480, exemption_threshold_bits: 2.0f64.to_bits() };
+        let simd = Rent { lamports_per_byte_year: 6960, exemption_threshold_bits: 1.0f64.to_bits() };
+        assert_eq!(EXEMPTION_THRESHOLD_1, 1.0f64.to_bits());
+        assert_eq!(simd.minimum_balance(165).unwrap(), 2_039_280);
+        for len in [0, 1, 51, 140, 161, 165, 10_240] {
+            assert_eq!(simd.minimum_balance(len).unwrap(), today.minimum_balance(len).unwrap(), "{len} bytes");
+        }
+        for bits in [0.5f64.to_bits(), 3.0f64.to_bits(), 0, 1.0f64.to_bits() + 1] {
+            let other = Rent { exemption_threshold_bits: bits, ..simd };
+            assert_eq!(other.minimum_balance(0).unwrap_err(), ProgramError::UnsupportedSysvar, "{bits:#x}");
+        }
+    }
+
+    #[test]
+    fn rent_overflow_is_refused() {
+        // The per-year product overflows, under either threshold.
+        for bits in [EXEMPTION_THRESHOLD_1, EXEMPTION_THRESHOLD_2] {
+            let huge = Rent { lamports_per_byte_year: u64::MAX / 100, exemption_threshold_bits: bits };
+            assert_eq!(huge.minimum_balance(0).unwrap_err(), ProgramError::ArithmeticOverflow);
+        }
+        // 128 bytes a year fit; two years do not.
+        let edge = Rent { lamports_per_byte_year: u64::MAX / 128, exemption_threshold_bits: EXEMPTION_THRESHOLD_1 };
+        assert_eq!(edge.minimum_balance(0).unwrap(), u64::MAX / 128 * 128);
+        let doubled = Rent { exemption_threshold_bits: EXEMPTION_THRESHOLD_2, ..edge };
+        assert_eq!(doubled.minimum_balance(0).unwrap_err(), ProgramError::ArithmeticOverflow);
+        let wide = Rent { lamports_per_byte_year: 1, exemption_threshold_bits: EXEMPTION_THRESHOLD_1 };
+        assert_eq!(wide.minimum_balance(usize::MAX).unwrap_err(), ProgramError::ArithmeticOverflow);
     }
 }
