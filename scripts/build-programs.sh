@@ -87,6 +87,16 @@ fi
 
 # --- 3. the programs -----------------------------------------------------------------------
 cd "$PROGRAMS"
+# The one key that may sign governance's and the registry's first initialize, fixed at build time
+# (programs/support/src/deployer.rs): a deployment names its own; unset or empty, the development
+# deployer. rustc records the variable it read, so cargo rebuilds when it changes.
+if [[ -n ${GRIDMATCH_DEPLOYER:-} ]]; then
+    export GRIDMATCH_DEPLOYER
+    say "deployer: $GRIDMATCH_DEPLOYER (GRIDMATCH_DEPLOYER)"
+else
+    unset GRIDMATCH_DEPLOYER
+    say "deployer: the development deployer (a deployment sets GRIDMATCH_DEPLOYER=<base58 public key>)"
+fi
 # Panic messages carry source paths: remap them so that a build is byte-identical wherever the
 # checkout and the cargo home are. (--config appends to .cargo/config.toml's rustflags.)
 cargo_home="${CARGO_HOME:-$HOME/.cargo}"

@@ -19,6 +19,8 @@ from solders.pubkey import Pubkey
 from solders.system_program import ID as SYSTEM_PROGRAM_ID
 from test_program_governance import CONFIG as GOVERNANCE_CONFIG
 from test_program_governance import (
+    DEPLOYER,
+    Governance,
     Programs,
     Sent,
     assert_sbpf_v0,
@@ -98,7 +100,7 @@ class Prosumer:
         return self.wallet.pubkey()
 
 
-class Market(Programs):
+class Market(Governance):
     """Governance, the registry, energy_token and the oracle, initialised: `admin` is the
     governance and registry authority; GRID is a fresh 9-decimal mint whose authority is
     energy_token's PDA; the oracle has two operators and the bounds above; the clock is at T0."""
@@ -108,10 +110,10 @@ class Market(Programs):
         self.set_time(T0)
         self.admin = self.funded()
         self.operators = [self.funded(), self.funded()]
-        accounts = {"config": GOVERNANCE_CONFIG, "authority": self.admin.pubkey(), "system_program": SYSTEM_PROGRAM_ID}
-        assert self.send(self.ix("governance", "initialize", 25, **accounts), self.admin).ok
-        accounts = {"registry": REGISTRY, "authority": self.admin.pubkey(), "system_program": SYSTEM_PROGRAM_ID}
-        assert self.send(self.ix("registry", "initialize", **accounts), self.admin).ok
+        assert self.init_governance(self.admin).ok
+        accounts = {"registry": REGISTRY, "authority": self.admin.pubkey(), "deployer": DEPLOYER.pubkey()}
+        ix = self.ix("registry", "initialize", **accounts, system_program=SYSTEM_PROGRAM_ID)
+        assert self.send(ix, self.admin, DEPLOYER).ok
         self.mint = self.create_mint(MINT_AUTHORITY)
         sent = self.send(self.energy_init_ix(self.mint, self.admin.pubkey()), self.admin)
         assert sent.ok, sent.logs
@@ -338,8 +340,7 @@ def test_energy_initialize_refusals_change_nothing():
     market = Market.__new__(Market)
     Programs.__init__(market, "governance", "energy_token")
     market.admin = market.funded()
-    accounts = {"config": GOVERNANCE_CONFIG, "authority": market.admin.pubkey(), "system_program": SYSTEM_PROGRAM_ID}
-    assert market.send(market.ix("governance", "initialize", 25, **accounts), market.admin).ok
+    assert market.init_governance(market.admin).ok
     admin = market.admin.pubkey()
     good = market.create_mint(MINT_AUTHORITY)
     before = market.snapshot(ENERGY_CONFIG, good)
@@ -381,8 +382,7 @@ def test_oracle_initialize_refusals_change_nothing():
     market = Market.__new__(Market)
     Programs.__init__(market, "governance", "oracle")
     market.admin = market.funded()
-    accounts = {"config": GOVERNANCE_CONFIG, "authority": market.admin.pubkey(), "system_program": SYSTEM_PROGRAM_ID}
-    assert market.send(market.ix("governance", "initialize", 25, **accounts), market.admin).ok
+    assert market.init_governance(market.admin).ok
     admin, impostor = market.admin.pubkey(), market.funded()
     keys = [Keypair().pubkey() for _ in range(5)]
     refusals = [

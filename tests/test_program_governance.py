@@ -29,6 +29,8 @@ from solders.system_program import ID as SYSTEM_PROGRAM_ID
 from solders.transaction import Transaction
 from solders.transaction_metadata import FailedTransactionMetadata, TransactionMetadata
 
+from gridmatch.chain import programs
+
 ROOT = Path(__file__).resolve().parent.parent
 PROGRAMS = ROOT / "programs"
 BUILD_COMMAND = "make programs   (that is: scripts/build-programs.sh)"
@@ -171,6 +173,11 @@ class Programs:
         self.svm.set_clock(clock)
 
 
+#: The development deployer: the one key that may sign governance's and the registry's first
+#: `initialize` in a build without GRIDMATCH_DEPLOYER (programs/support/src/deployer.rs).
+DEPLOYER = programs.deployer()
+
+
 def without_signer(ix: Instruction, who: Pubkey) -> Instruction:
     """`ix` with `who` passed as an account that did not sign."""
     metas = [AccountMeta(m.pubkey, False, m.is_writable) if m.pubkey == who else m for m in ix.accounts]
@@ -193,7 +200,7 @@ ZERO = Pubkey.default()
 #: Compute units each instruction measured when written, with room (the config's address is a
 #: compile-time constant: no program-address search).
 BUDGET = {
-    "initialize": 3_000,  # measured 2,106 (of which the System program's CreateAccount)
+    "initialize": 3_000,  # measured 2,139 (of which the System program's CreateAccount)
     "set_parameters": 600,  # 346
     "pause": 600,  # 333
     "unpause": 600,  # 330
@@ -205,9 +212,19 @@ BUDGET = {
 class Governance(Programs):
     """Programs with governance's instructions by name."""
 
-    def init_governance(self, authority: Keypair, fee_bps: int = 25, config: Pubkey = CONFIG) -> Sent:
-        accounts = {"config": config, "authority": authority.pubkey(), "system_program": SYSTEM_PROGRAM_ID}
-        return self.send(self.ix("governance", "initialize", fee_bps, **accounts), authority)
+    def gov_init_ix(
+        self, authority: Pubkey, fee_bps: int = 25, *, config: Pubkey = CONFIG, deployer: Pubkey | None = None
+    ) -> Instruction:
+        """`initialize` naming `authority` first authority, signed by `deployer` (the deployer's key)."""
+        deployer = deployer or DEPLOYER.pubkey()
+        accounts = {"config": config, "authority": authority, "deployer": deployer, "system_program": SYSTEM_PROGRAM_ID}
+        return self.ix("governance", "initialize", fee_bps, **accounts)
+
+    def init_governance(
+        self, authority: Keypair, fee_bps: int = 25, config: Pubkey = CONFIG, deployer: Keypair = DEPLOYER
+    ) -> Sent:
+        ix = self.gov_init_ix(authority.pubkey(), fee_bps, config=config, deployer=deployer.pubkey())
+        return self.send(ix, authority, deployer)
 
     def gov_ix(self, name: str, authority: Pubkey, *args: Any, config: Pubkey = CONFIG) -> Instruction:
         return self.ix("governance", name, *args, config=config, authority=authority)
@@ -271,17 +288,72 @@ def test_initialize_refusals_change_nothing(chain: Governance):
     assert chain.init_governance(admin, fee_bps=10_001).code == 6001  # InvalidFeeBps
     other = Pubkey.find_program_address([b"governance2"], GOVERNANCE_ID)[0]
     assert chain.init_governance(admin, config=other).code == 2006  # not the config's address
-    ix = chain.ix(
-        "governance", "initialize", 25, config=CONFIG, authority=admin.pubkey(), system_program=SYSTEM_PROGRAM_ID
-    )
-    assert chain.send(without_signer(ix, admin.pubkey())).code == 3010
+    ix = chain.gov_init_ix(admin.pubkey())
+    assert chain.send(without_signer(ix, admin.pubkey()), DEPLOYER).code == 3010
+    assert chain.send(without_signer(ix, DEPLOYER.pubkey()), admin).code == 3010
+    assert chain.send(with_account(ix, 3, Keypair().pubkey()), admin, DEPLOYER).code == 3008  # not System
     assert chain.snapshot(*watched) == before
     assert chain.svm.get_account(other) is None
 
     assert chain.init_governance(admin).ok
     before = chain.snapshot(*watched)
-    assert chain.init_governance(chain.funded(), fee_bps=0).code == 3000  # AccountDiscriminatorAlreadySet
+    # Re-initialisation: by the deployer (3000, AccountDiscriminatorAlreadySet) or anyone else.
+    assert chain.init_governance(chain.funded(), fee_bps=0).code == 3000
+    assert chain.init_governance(DEPLOYER, fee_bps=0).code == 3000
+    assert chain.init_governance(chain.funded(), deployer=chain.funded()).code == 6007  # NotDeployer
     assert chain.snapshot(*watched) == before
+
+
+def test_only_the_deployer_initializes(chain: Governance):
+    """Whoever calls first does not become governance's authority: the first initialize must be
+    signed by the deployer the build names, which may name another key the first authority."""
+    impostor, admin = chain.funded(), chain.funded()
+    watched = (CONFIG, admin.pubkey(), impostor.pubkey(), DEPLOYER.pubkey())
+    before = chain.snapshot(*watched)
+    assert chain.init_governance(impostor, deployer=impostor).code == 6007  # NotDeployer
+    assert chain.init_governance(admin, deployer=impostor).code == 6007
+    assert chain.idl["governance"].errors[-1].name == "NotDeployer"
+    assert chain.snapshot(*watched) == before
+    assert chain.svm.get_account(CONFIG) is None
+
+    sent = chain.init_governance(admin)
+    assert sent.ok, sent.logs
+    assert authorities(chain.config()) == [admin.pubkey()]  # the deployer named admin; it holds nothing
+    assert chain.svm.get_account(DEPLOYER.pubkey()) is None  # and paid nothing: admin paid the rent
+
+
+def test_the_deployer_may_be_the_first_authority(chain: Governance):
+    chain.svm.airdrop(DEPLOYER.pubkey(), 10**9)
+    sent = chain.init_governance(DEPLOYER)
+    assert sent.ok, sent.logs
+    assert authorities(chain.config()) == [DEPLOYER.pubkey()]
+
+
+def test_a_prefunded_config_address_is_still_initialised_by_the_deployer_alone(chain: Governance):
+    """Lamports sent to the config's address beforehand neither block the deployer nor let anyone
+    else in; the payer tops the account up to rent exemption."""
+    chain.svm.airdrop(CONFIG, 1_000)
+    admin, impostor = chain.funded(), chain.funded()
+    watched = (CONFIG, admin.pubkey(), impostor.pubkey())
+    before = chain.snapshot(*watched)
+    assert chain.init_governance(impostor, deployer=impostor).code == 6007
+    assert chain.snapshot(*watched) == before
+
+    sent = chain.init_governance(admin)
+    assert sent.ok, sent.logs
+    rent = chain.svm.minimum_balance_for_rent_exemption(CONFIG_LEN)
+    account = chain.svm.get_account(CONFIG)
+    assert (account.lamports, account.owner, len(account.data)) == (rent, GOVERNANCE_ID, CONFIG_LEN)
+    assert chain.svm.get_balance(admin.pubkey()) == 10 * 10**9 - (rent - 1_000)  # the shortfall alone
+    assert authorities(chain.config()) == [admin.pubkey()]
+
+
+def test_the_development_deployer_is_the_programs():
+    """deployer.rs hard-codes the public key of the seed `gridmatch.chain.programs` signs with."""
+    source = (PROGRAMS / "support" / "src" / "deployer.rs").read_text()
+    (key,) = re.findall(r'pub const DEVELOPMENT: &str = "(\w+)";', source)
+    seed = hashlib.sha256(b"gridmatch development deployer").digest()
+    assert Keypair.from_seed(seed).pubkey() == Pubkey.from_string(key) == DEPLOYER.pubkey()
 
 
 def test_set_parameters_sets_the_fee(chain: Governance, admin: Keypair):
@@ -429,9 +501,7 @@ def check_idl(chain: Programs, program: str, built: dict[str, Instruction], acco
 def test_the_idl_is_the_programs(chain: Governance):
     key = Keypair().pubkey()
     built = {
-        "initialize": chain.ix(
-            "governance", "initialize", 1, config=CONFIG, authority=key, system_program=SYSTEM_PROGRAM_ID
-        ),
+        "initialize": chain.gov_init_ix(key, 1, deployer=key),
         "setParameters": chain.gov_ix("set_parameters", key, 1),
         "pause": chain.gov_ix("pause", key),
         "unpause": chain.gov_ix("unpause", key),

@@ -28,6 +28,8 @@ from solders.system_program import ID as SYSTEM_PROGRAM_ID
 from solders.transaction import Transaction
 from solders.transaction_metadata import FailedTransactionMetadata, TransactionMetadata
 
+from gridmatch.chain import programs
+
 ROOT = Path(__file__).resolve().parent.parent
 PROGRAMS = ROOT / "programs"
 SO = PROGRAMS / "target" / "deploy" / "registry.so"
@@ -39,9 +41,9 @@ BUILD_COMMAND = "make programs   (that is: scripts/build-programs.sh)"
 #: a meter's are searched, 1,500 units per bump tried: the figures are at bump 255 (one try), and
 #: each further bump tried is counted apart.
 BUDGET = {
-    "initialize": 3_000,  # 2,115
-    "register_participant": 5_000,  # 3,987
-    "register_meter": 5_500,  # 4,235
+    "initialize": 3_000,  # 2,153
+    "register_participant": 5_000,  # 3,991
+    "register_meter": 5_500,  # 4,239
     "suspend_participant": 800,  # 419
     "reactivate_participant": 800,  # 421
     "add_authority": 1_000,  # 683
@@ -49,6 +51,8 @@ BUDGET = {
 }
 UNITS_PER_BUMP_TRIED = 1_500
 ZERO = Pubkey.default()
+#: The development deployer: the one key that may sign the registry's first `initialize`.
+DEPLOYER = programs.deployer()
 
 
 def _budget(instruction: str, bump: int = 255) -> int:
@@ -146,9 +150,19 @@ class Registry:
         parsed = ProgramError.parse_tx_error(result.err(), self.idl_errors, self.program_id, logs)
         return Sent(result.err(), parsed.code if parsed else None, logs, meta.compute_units_consumed())
 
-    def initialize_ix(self, authority: Pubkey) -> Instruction:
-        accounts = {"registry": self.registry, "authority": authority, "system_program": SYSTEM_PROGRAM_ID}
+    def initialize_ix(self, authority: Pubkey, deployer: Pubkey | None = None) -> Instruction:
+        """`initialize` naming `authority` first authority, signed by `deployer` (the deployer's key)."""
+        accounts = {
+            "registry": self.registry,
+            "authority": authority,
+            "deployer": deployer or DEPLOYER.pubkey(),
+            "system_program": SYSTEM_PROGRAM_ID,
+        }
         return self.program.instruction["initialize"](ctx=Context(accounts=accounts))
+
+    def initialize(self) -> Sent:
+        """The registry initialised by the deployer, `payer` its first authority."""
+        return self.send(self.initialize_ix(self.payer.pubkey()), [self.payer, DEPLOYER])
 
     def register_ix(self, owner: Pubkey, authority: Pubkey, kind: str = "Prosumer") -> Instruction:
         accounts = {
@@ -250,13 +264,13 @@ def chain() -> Registry:
 
 @pytest.fixture
 def initialized(chain: Registry) -> Registry:
-    sent = chain.send(chain.initialize_ix(chain.payer.pubkey()), [chain.payer])
+    sent = chain.initialize()
     assert sent.err is None, sent.logs
     return chain
 
 
 def test_initialize_creates_the_registry_with_its_authority(chain: Registry):
-    sent = chain.send(chain.initialize_ix(chain.payer.pubkey()), [chain.payer])
+    sent = chain.initialize()
     assert sent.err is None, sent.logs
     assert sent.units <= _budget("initialize")
     assert "Program log: Instruction: Initialize" in sent.logs
@@ -325,12 +339,50 @@ def test_an_authority_that_did_not_sign_is_refused_and_changes_nothing(initializ
     assert chain.snapshot(*watched) == before
 
 
+def test_only_the_deployer_initializes_the_registry(chain: Registry):
+    """Whoever calls first does not become the registry's authority: the first initialize must be
+    signed by the deployer the build names; it names the first authority, which pays."""
+    impostor, fee_payer = chain.funded(), chain.funded()
+    watched = (chain.registry, chain.payer.pubkey(), impostor.pubkey(), DEPLOYER.pubkey())
+    by_impostor = chain.initialize_ix(impostor.pubkey(), impostor.pubkey())
+    chain.refused(by_impostor, [fee_payer, impostor], 6010, *watched)  # NotDeployer
+    for_payer = chain.initialize_ix(chain.payer.pubkey(), impostor.pubkey())
+    chain.refused(for_payer, [fee_payer, chain.payer, impostor], 6010, *watched)
+    unsigned = _without_signer(chain.initialize_ix(chain.payer.pubkey()), DEPLOYER.pubkey())
+    chain.refused(unsigned, [fee_payer, chain.payer], 3010, *watched)
+    assert chain.idl_errors[6010] == "initialize must be signed by the deployer"
+    assert chain.svm.get_account(chain.registry) is None
+
+    sent = chain.initialize()
+    assert sent.err is None, sent.logs
+    assert chain.decode(chain.registry).authorities == [chain.payer.pubkey(), ZERO, ZERO, ZERO]
+    assert chain.svm.get_account(DEPLOYER.pubkey()) is None  # it signed, holds nothing and paid nothing
+
+
+def test_a_prefunded_registry_address_is_still_initialised_by_the_deployer_alone(chain: Registry):
+    chain.svm.airdrop(chain.registry, 1_000)
+    impostor, fee_payer = chain.funded(), chain.funded()
+    watched = (chain.registry, chain.payer.pubkey(), impostor.pubkey())
+    chain.refused(chain.initialize_ix(impostor.pubkey(), impostor.pubkey()), [fee_payer, impostor], 6010, *watched)
+    paid = chain.svm.get_balance(chain.payer.pubkey())
+
+    sent = chain.initialize()
+    assert sent.err is None, sent.logs
+    account = chain.svm.get_account(chain.registry)
+    rent = chain.svm.minimum_balance_for_rent_exemption(len(account.data))
+    assert (account.lamports, account.owner) == (rent, chain.program_id)
+    assert paid - chain.svm.get_balance(chain.payer.pubkey()) == rent - 1_000 + 5_000 * 2  # the shortfall, 2 signatures
+    assert chain.decode(chain.registry).authorities == [chain.payer.pubkey(), ZERO, ZERO, ZERO]
+
+
 def test_initialize_twice_and_register_twice_are_refused(initialized: Registry):
     chain = initialized
     before = chain.snapshot(chain.registry)
-    again = chain.send(chain.initialize_ix(chain.payer.pubkey()), [chain.payer])
+    again = chain.initialize()
     assert again.code == 3000  # AccountDiscriminatorAlreadySet
     assert chain.snapshot(chain.registry) == before
+    impostor = chain.funded()
+    chain.refused(chain.initialize_ix(impostor.pubkey(), impostor.pubkey()), [impostor], 6010, chain.registry)
 
     owner = Keypair().pubkey()
     assert chain.send(chain.register_ix(owner, chain.payer.pubkey()), [chain.payer]).err is None
@@ -523,7 +575,7 @@ def test_compute_units_of_every_registry_instruction(initialized: Registry):
     """Each within its budget (programs/README.md). `make bench-programs` shows the figures (`-s`)."""
     chain = initialized
     fresh = Registry()
-    figures = {"initialize": fresh.send(fresh.initialize_ix(fresh.payer.pubkey()), [fresh.payer]).units}
+    figures = {"initialize": fresh.initialize().units}
     admin = chain.payer
     owner = Keypair().pubkey()
     units = chain.send(chain.register_ix(owner, admin.pubkey()), [admin]).units

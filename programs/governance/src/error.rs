@@ -20,6 +20,8 @@ pub enum GovernanceError {
     LastAuthority = 6005,
     /// The all-zero key cannot be an authority.
     InvalidAuthority = 6006,
+    /// `initialize` was not signed by the deployer this build names (`program_support::deployer`).
+    NotDeployer = 6007,
 }
 
 impl From<GovernanceError> for ProgramError {

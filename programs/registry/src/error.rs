@@ -26,6 +26,8 @@ pub enum RegistryError {
     AlreadyActive = 6008,
     /// A suspended participant is given no new meter.
     ParticipantSuspended = 6009,
+    /// `initialize` was not signed by the deployer this build names (`program_support::deployer`).
+    NotDeployer = 6010,
 }
 
 impl From<RegistryError> for ProgramError {

@@ -5,6 +5,8 @@
 //! - [`borsh`]: reading instruction arguments and writing account fields at fixed offsets.
 //! - [`accounts`]: the account checks Anchor's `#[derive(Accounts)]` would make, with Anchor's
 //!   error numbers, and creation of program-derived accounts by CPI into the System program.
+//! - [`deployer`]: the key fixed at build time that alone may sign the first `initialize` of
+//!   governance and of the registry.
 //! - [`governance`]: the governance config's layout and checks (the shared contract), for the
 //!   programs that honour its pause or take its authorities.
 //! - [`token`]: the SPL Token program's id, mint and token account layouts, and its `*Checked` CPIs.
@@ -17,6 +19,7 @@
 pub mod accounts;
 pub mod anchor;
 pub mod borsh;
+pub mod deployer;
 pub mod governance;
 pub mod math;
 pub mod sys;

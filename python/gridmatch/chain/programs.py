@@ -9,6 +9,7 @@ The programs' directory is the checkout's `programs/`; `GRIDMATCH_PROGRAMS` name
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,9 @@ from gridmatch.chain.litesvm import LiteSVMChain
 
 NAMES = ("registry", "governance", "energy_token", "oracle", "trading")
 BUILD_COMMAND = "make programs"
+#: The development deployer's ed25519 seed. Public, so never a deployment's: that builds the
+#: programs with `GRIDMATCH_DEPLOYER=<its own public key>` and signs with its own key.
+DEVELOPMENT_DEPLOYER_SEED = hashlib.sha256(b"gridmatch development deployer").digest()
 
 
 def programs_dir() -> Path:
@@ -77,10 +81,30 @@ def elf(name: str) -> bytes:
     return path.read_bytes()
 
 
+def deployer() -> Keypair:
+    """The development deployer: the one key that may sign governance's and the registry's first
+    `initialize` in programs built without `GRIDMATCH_DEPLOYER` (programs/support/src/deployer.rs;
+    the first caller would otherwise become their authority). A deployment rebuilds the programs
+    with `GRIDMATCH_DEPLOYER` set to its own key's public key and signs with that key instead."""
+    return Keypair.from_seed(DEVELOPMENT_DEPLOYER_SEED)
+
+
 def deploy(chain: LiteSVMChain, names: tuple[str, ...] = NAMES) -> None:
     """Loads the built programs into an embedded chain, each at its IDL's address."""
     for name in names:
         chain.load_program(program_id(name), elf(name))
 
 
-__all__ = ["BUILD_COMMAND", "NAMES", "client", "decode", "deploy", "elf", "idl", "program_id", "programs_dir"]
+__all__ = [
+    "BUILD_COMMAND",
+    "DEVELOPMENT_DEPLOYER_SEED",
+    "NAMES",
+    "client",
+    "decode",
+    "deploy",
+    "deployer",
+    "elf",
+    "idl",
+    "program_id",
+    "programs_dir",
+]

@@ -1,9 +1,11 @@
-//! `initialize(fee_bps: u16)`: creates the one `GovernanceConfig`, with the signer as its only
-//! authority, not paused.
+//! `initialize(fee_bps: u16)`: creates the one `GovernanceConfig`, with `authority` as its only
+//! authority, not paused. Signed by the deployer (`program_support::deployer`): the first caller
+//! is not whoever comes first.
 //!
-//! Accounts: `config` (mut, PDA `["governance"]`), `authority` (mut, signer, pays the rent),
-//! `system_program`.
+//! Accounts: `config` (mut, PDA `["governance"]`), `authority` (mut, signer, pays the rent, the
+//! first authority), `deployer` (signer; may be `authority`), `system_program`.
 
+use crate::error::GovernanceError;
 use crate::state;
 use pinocchio::{cpi::Seed, AccountView, Address, ProgramResult};
 use program_support::accounts;
@@ -15,7 +17,7 @@ pub const DISCRIMINATOR: [u8; 8] = instruction_discriminator("initialize");
 
 pub fn process(program_id: &Address, accounts: &mut [AccountView], args: &[u8]) -> ProgramResult {
     log("Instruction: Initialize");
-    let [config, authority, system_program, ..] = accounts else {
+    let [config, authority, deployer, system_program, ..] = accounts else {
         return Err(ErrorCode::AccountNotEnoughKeys.into());
     };
     let mut args = Reader::new(args);
@@ -25,6 +27,7 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], args: &[u8]) 
     accounts::writable(config)?;
     accounts::signer(authority)?;
     accounts::writable(authority)?;
+    program_support::deployer::require(deployer, GovernanceError::NotDeployer.into())?;
     accounts::system_program(system_program)?;
     accounts::uninitialized(config, program_id)?;
     accounts::known_pda(config, &state::CONFIG_ADDRESS)?;
@@ -38,6 +41,11 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], args: &[u8]) 
         program_id,
         &[Seed::from(state::CONFIG_SEED), Seed::from(&bump_seed)],
     )?;
-    state::write_new(&mut config.try_borrow_mut()?, authority.address(), fee_bps, state::CONFIG_BUMP);
+    state::write_new(
+        &mut config.try_borrow_mut()?,
+        authority.address(),
+        fee_bps,
+        state::CONFIG_BUMP,
+    );
     Ok(())
 }

@@ -1,8 +1,11 @@
-//! `initialize()`: creates the one `Registry` account, with the signer as its first authority.
+//! `initialize()`: creates the one `Registry` account, with `authority` as its first authority.
+//! Signed by the deployer (`program_support::deployer`): the first caller is not whoever comes
+//! first.
 //!
-//! Accounts: `registry` (mut, PDA `["registry"]`), `authority` (mut, signer, pays the rent),
-//! `system_program`.
+//! Accounts: `registry` (mut, PDA `["registry"]`), `authority` (mut, signer, pays the rent, the
+//! first authority), `deployer` (signer; may be `authority`), `system_program`.
 
+use crate::error::RegistryError;
 use crate::state::{Registry, REGISTRY_ADDRESS, REGISTRY_BUMP, REGISTRY_SEED};
 use pinocchio::{cpi::Seed, AccountView, Address, ProgramResult};
 use program_support::accounts;
@@ -14,7 +17,7 @@ pub const DISCRIMINATOR: [u8; 8] = instruction_discriminator("initialize");
 
 pub fn process(program_id: &Address, accounts: &mut [AccountView], args: &[u8]) -> ProgramResult {
     log("Instruction: Initialize");
-    let [registry, authority, system_program, ..] = accounts else {
+    let [registry, authority, deployer, system_program, ..] = accounts else {
         return Err(ErrorCode::AccountNotEnoughKeys.into());
     };
     Reader::new(args).finish()?;
@@ -22,6 +25,7 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], args: &[u8]) 
     accounts::writable(registry)?;
     accounts::signer(authority)?;
     accounts::writable(authority)?;
+    program_support::deployer::require(deployer, RegistryError::NotDeployer.into())?;
     accounts::system_program(system_program)?;
     accounts::uninitialized(registry, program_id)?;
     // The address is a compile-time constant: no 1,500-unit-a-bump search.
@@ -35,6 +39,10 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], args: &[u8]) 
         program_id,
         &[Seed::from(REGISTRY_SEED), Seed::from(&bump_seed)],
     )?;
-    Registry::write_new(&mut registry.try_borrow_mut()?, authority.address(), REGISTRY_BUMP);
+    Registry::write_new(
+        &mut registry.try_borrow_mut()?,
+        authority.address(),
+        REGISTRY_BUMP,
+    );
     Ok(())
 }
