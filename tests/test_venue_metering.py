@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from anchorpy import Context
 from solders.pubkey import Pubkey
+from solders.system_program import ID as SYSTEM_PROGRAM_ID
 
 from gridmatch.chain import LiteSVMChain, programs
 from gridmatch.chain.base import ChainRequestInvalid
@@ -106,6 +107,26 @@ def test_the_grid_mint_is_energy_tokens_and_the_authority_cannot_mint_it(venue: 
     # The payment token is the venue's own, as before: the faucet still mints it.
     venue.deposit(CAROL, 10**9)
     assert venue.balances()[PAYMENT, CAROL] == 10**9
+
+
+def test_the_deployer_set_governance_and_the_registry_up_and_holds_nothing(venue: Venue):
+    """The development deployer signed their first initialize (its seed is public): the chain's
+    authority is their only authority; the deployer holds no lamports and cannot initialize again."""
+    authority, deployer = venue.chain.authority.pubkey(), programs.deployer()
+    others = [Pubkey.default()] * 3
+    assert venue.trading is not None
+    governance = account(venue, "governance", "GovernanceConfig", venue.trading.governance)
+    assert (governance.authorities, governance.fee_bps) == ([authority, *others], MARKET.fee_bps)
+    assert account(venue, "registry", "Registry", metering(venue).registry).authorities == [authority, *others]
+    assert venue.chain.account_data([deployer.pubkey()]) == [None]
+    accounts = {"authority": deployer.pubkey(), "deployer": deployer.pubkey(), "system_program": SYSTEM_PROGRAM_ID}
+    again = programs.client("registry").instruction["initialize"](
+        ctx=Context(accounts={"registry": metering(venue).registry, **accounts})
+    )
+    before = venue.chain.account_data([metering(venue).registry])
+    with pytest.raises(TransactionFailed, match="custom program error: 0xbb8"):  # 3000: already initialised
+        venue.chain.send([again], signers=[deployer])
+    assert venue.chain.account_data([metering(venue).registry]) == before
 
 
 def test_each_prosumer_has_its_meter_in_the_registry_and_the_oracle(venue: Venue):

@@ -10,7 +10,7 @@ how the venue settles:
   sets up governance (the market's fee), the registry (every participant, with its kind), the
   market, energy_token (GRID's mint, whose authority is energy_token's address) and the oracle
   (the chain's authority its operator), registers each prosumer's meter with the registry and
-  the oracle, and gives each wallet SOL for its orders' rent (returned with each refund). GRID
+  the oracle, and gives each wallet SOL for its orders' rent (returned with each claim). GRID
   is minted only by a meter reading the oracle accepts (`mint_grid`).
 """
 
@@ -40,6 +40,9 @@ from gridmatch.settlement import GRID, PAYMENT, TREASURY
 
 #: SOL a wallet gets in program mode: rent for its open orders (about 0.002 SOL each).
 WALLET_LAMPORTS = 10**9
+#: Epochs after its close within which an epoch must be settled; then anyone may abandon it
+#: and every order claims its whole escrow back (the trading program's escape hatch).
+SETTLE_DEADLINE_EPOCHS = 4
 
 
 @dataclass
@@ -198,16 +201,17 @@ def _program_market(
     governance, registry = programs.client("governance"), programs.client("registry")
     registry_address = Pubkey.find_program_address([b"registry"], programs.program_id("registry"))[0]
     system = {"system_program": SYSTEM_PROGRAM_ID}
+    # The deployer signs the first initialize of each; the chain's authority becomes their authority.
+    deployer = programs.deployer()
+    first = {"authority": authority, "deployer": deployer.pubkey(), **system}
     setup = [
         governance.instruction["initialize"](
-            market.fee_bps, ctx=Context(accounts={"config": trading.governance, "authority": authority, **system})
+            market.fee_bps, ctx=Context(accounts={"config": trading.governance, **first})
         ),
-        registry.instruction["initialize"](
-            ctx=Context(accounts={"registry": registry_address, "authority": authority, **system})
-        ),
-        trading.initialize_ix(authority),
+        registry.instruction["initialize"](ctx=Context(accounts={"registry": registry_address, **first})),
+        trading.initialize_ix(authority, settle_deadline=SETTLE_DEADLINE_EPOCHS * market.epoch_seconds),
     ]
-    chain.send(setup)
+    chain.send(setup, signers=[deployer])
     metering = Metering(grid_mint=accounts.mints[GRID], operator=authority, market_id=market_id)
     chain.send(metering.initialize_ixs(authority))
     kinds = registry.type["ParticipantKind"]
