@@ -199,6 +199,16 @@ def test_update_market_rotates_the_operator_and_the_treasury(chain: Chain):
     chain.refused([chain.post_ix(epoch, 0, 0, 0, ZERO_HASH, old.pubkey())], [old], 6001)
     assert chain.send([chain.post_ix(epoch, 0, 0, 0, ZERO_HASH, new.pubkey())], new).ok
 
+    # Fees are withdrawn to the new treasury only.
+    chain.operator = new
+    epoch = chain.open_epoch(2)
+    bid = chain.place(chain.trader("Consumer", payment=FUNDS), epoch, 1, "buy", 100, 2)
+    ask = chain.place(chain.trader(grid=FUNDS), epoch, 1, "sell", 100, 2)
+    chain.settle(epoch, [(bid, 2), (ask, 2)], 100)
+    chain.refused([chain.withdraw_fees_ix(treasury=chain.market.treasury)], [], 2001)
+    assert chain.send([chain.withdraw_fees_ix(treasury=treasury)]).ok
+    assert chain.balance(treasury) == chain.decode(epoch.address).fees > 0
+
 
 # --- open_epoch, close_epoch ---------------------------------------------------------------------
 

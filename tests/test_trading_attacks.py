@@ -757,6 +757,8 @@ def test_a_claimed_order_revived_with_lamports_is_not_claimed_again():
     assert sent.ok, sent.logs
     assert chain.balance(seller.grid) == grid  # the sell filled whole: no GRID back, and not twice
     assert chain.balance(chain.market.payment_vault) == chain.decode(epoch.address).fees
+    # Nor is a revived order credited again: it is no order of the epoch's any more.
+    chain.refused([chain.credit_ix(epoch, [(bid.address, 4), (ask.address, 4)], ZERO_HASH)], [], 6014)
 
 
 def test_a_cancelled_order_revived_with_lamports_is_not_credited():
@@ -827,6 +829,7 @@ def test_overflow_in_placing_is_refused():
         (buyer, "buy", 2**62, 1),  # price * tick
         (buyer, "buy", 10**12, 2 * 10**5),  # qty * the price and fee a lot
         (seller, "sell", I64_MIN, 1),  # what a sell at i64::MIN may pay
+        (buyer, "buy", I64_MIN, 1),  # i64::MIN * tick
         (seller, "sell", -(2**62), 1),
     ):
         chain.refused([chain.place_ix(trader, epoch, 1, side, price, qty)], [trader.keypair], 6011)
