@@ -417,9 +417,10 @@ def _print_chain_demo(report: Any, out: TextIO, plot: Any) -> None:
     if c.ok:
         out.write(
             "  (every participant's and the treasury's GRID and payment balance on chain == set-up + minted or\n"
-            "   deposited + what the journal's confirmed batches moved; those moves == what the fills imply;\n"
-            "   both mints' supply == everything issued; GRID sold == bought; paid == received + fees"
-            + (";\n   the market's vaults empty)\n" if program else ")\n")
+            "   deposited + what the journal's confirmed batches moved; those moves == what the fills imply"
+            + (",\n   each filled order's fee rounded once" if program else "")
+            + ";\n   both mints' supply == everything issued; GRID sold == bought; paid == received + fees"
+            + (";\n   every order claimed and the market's vaults empty)\n" if program else ")\n")
         )
     for m in c.mismatches[:20]:
         out.write(f"  mismatch: {m}\n")

@@ -1,44 +1,95 @@
 """Settlement through the trading program (escrow mode): the funds of each order are held by the
-program from the moment the order is accepted, and the operator can move only what the posted
-clearing result allows.
+program from the moment the order is accepted; the operator commits to the clearing result, the
+program credits each order what it is owed, and every order claims it (pull, not push: see
+programs/README.md, "Trading").
 
 - `OrderEscrow` is the epoch engine's `Escrow`: accepting an order places it on chain, signed by
   its trader (opening the epoch there first), which escrows its worst case in the market's vaults.
-- `ProgramSettler` is the engine's `Settler`: a cleared epoch becomes batches of transactions,
-  each journaled before it is sent like any other: first the epoch is closed and its result
-  posted (price, volume, fill count, head of the fills' hash chain), then the fills are settled
-  in order, as many a transaction as fit, then every order is refunded what it did not spend.
-  A settlement batch journals the transfers its fills amount to, so the engine's accounting
-  (`balances_moved`, the funds checks) reads the same in both modes.
+- `ProgramSettler` is the engine's `Settler`. An ended epoch is closed on chain first (`close`),
+  and the journal's orders no longer there (cancelled by their owners while it was open) are
+  named, so the engine leaves them out of the book. The cleared epoch then becomes batches, each
+  journaled before it is sent like any other: the result posted (price, volume, how many orders
+  filled, the head of their results' hash chain), the orders' results credited in the chain's
+  order (as many a transaction as fit), every order of the epoch claimed to the token accounts it
+  recorded, and the fees withdrawn to the treasury.
 
-A batch's instructions are rebuilt from the journal (the epoch's orders and fills) whenever it is
-signed: the plan is a pure function of them, so after a crash the same batch gets the same
-instructions, and its id (derived from its content) is checked to be sure.
+Accounting: each order settles against the market's vaults (`settlement.VAULT`) at the uniform
+price. A credit batch journals, per order, what the order's trader gains or loses once it has
+claimed (`trading.dues` less the escrow): one fee rounding per order, not per fill. The fee batch
+moves the fees from the vaults to the treasury. So `balances_moved` is each trader's change once
+its orders are claimed, and the vaults' net is zero once an epoch is claimed and its fees are out.
+
+Claims are checked against the chain when signed: an order already claimed (by anyone) is left
+out; one whose recorded token account is closed, frozen or not an account of its mint is marked
+unclaimable in the journal and left out too (its owner can still claim it, signing, to accounts of
+its choosing), so it never holds the others back. A claim batch that failed because such an
+account changed after it was signed is therefore signed again without that order.
+
+A batch's instructions are rebuilt from the journal (the epoch's orders, their marks and fills)
+and the epoch's fee on chain (fixed when it opened) whenever it is signed: the plan is a pure
+function of them, so after a crash the same batch gets the same instructions, and its id (derived
+from its content) is checked to be sure.
+
+Orders placed just before a crash that lost their journal rows: their id is given out again. If
+to the same trader, the chain holds that address, so the id is refused as taken (`OrderIdTaken`),
+marked in the journal and skipped, and the lost order is claimed with the epoch (its whole
+escrow back: it is in no result). If the id goes to another trader first, the addresses differ
+and the engine never meets the lost order: it stays on chain, in no result, until its owner (or
+anyone) claims its whole escrow once the epoch is finalised. Cancelling it at once, as the
+engine did when order ids were the market's, is no longer possible: an order of the trader's
+own cannot be told from the engine's lost one, and the engine cancels neither.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from solders.instruction import Instruction
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
+from solders.token.state import TokenAccount, TokenAccountState
 
+from gridmatch.chain import programs
 from gridmatch.chain.base import MAX_COMPUTE_UNITS, Chain, ChainRequestInvalid
 from gridmatch.chain.settler import ChainSender
-from gridmatch.chain.trading import OrderRef, TradingMarket, escrow, fill_heads
-from gridmatch.epochs import InsufficientFunds
-from gridmatch.journal import Attempt, Journal, OrderRecord
-from gridmatch.settlement import Batch, FillRow, Transfer, batch_id, memo, pack, transfers
+from gridmatch.chain.spl import ACCOUNT_LEN
+from gridmatch.chain.trading import OrderRef, Trader, TradingMarket, dues, escrow, result_heads
+from gridmatch.epochs import InsufficientFunds, OrderIdTaken
+from gridmatch.journal import Attempt, Journal, OrderMark, OrderRecord
+from gridmatch.settlement import (
+    GRID,
+    PAYMENT,
+    TREASURY,
+    VAULT,
+    Batch,
+    FillRow,
+    Transfer,
+    batch_id,
+    memo,
+    pack,
+)
+
+
+@dataclass(frozen=True)
+class _Claim:
+    """An order of the epoch to claim: its journal id, trader and address on chain."""
+
+    order_id: int
+    trader: int
+    ref: OrderRef
 
 
 @dataclass(frozen=True)
 class _Step:
     batch: Batch
+    #: What the batch's id is derived from: for a claim batch, every claim as planned.
     instructions: tuple[Instruction, ...]
     compute_units: int | None
+    #: A claim batch's orders: it sends the claims of those still payable when it is signed.
+    claims: tuple[_Claim, ...] = ()
 
 
 class ProgramSettler(ChainSender):
@@ -57,10 +108,24 @@ class ProgramSettler(ChainSender):
         self.trading = trading
         self.wallets = dict(wallets)
         self.journal: Journal | None = None
+        self._traders: dict[int, Trader] = {}
         self._steps: dict[int, list[_Step]] = {}  # the last epoch planned, kept for its signing
 
     def bind(self, journal: Journal) -> None:
         self.journal = journal
+
+    def close(self, epoch: int) -> list[int]:
+        """Closes `epoch` on chain unless it is closed already, then returns the ids of the
+        journal's orders of it that the chain no longer holds: cancelled by their owners."""
+        t = self.trading
+        (data,) = self.chain.account_data([t.epoch(epoch)])
+        if data is None:  # nothing was placed: the epoch was never opened on chain
+            return []
+        if type(t.decode("Epoch", data).state).__name__ == "Open":
+            self.chain.send([t.close_epoch_ix(epoch)])
+        orders = self._journal().orders(epoch)
+        found = self.chain.account_data([self._address(epoch, o) for o in orders])
+        return [o.id for o, held in zip(orders, found, strict=True) if held is None]
 
     def plan(self, epoch: int, fills: Sequence[FillRow]) -> list[Batch]:
         return [step.batch for step in self._plan(epoch, fills)]
@@ -73,51 +138,135 @@ class ProgramSettler(ChainSender):
             message = f"batch {batch.id} of epoch {batch.epoch} is not what its orders and fills plan"
             raise ChainRequestInvalid(message, field="batch", value=batch.id)
         step = steps[batch.idx]
-        return self.attempt(step.instructions, batch.memo, step.compute_units)
+        ixs = self._payable(batch.epoch, step.claims) if step.claims else list(step.instructions)
+        return self.attempt(ixs, batch.memo, step.compute_units)
 
     def _journal(self) -> Journal:
         if self.journal is None:
             raise ChainRequestInvalid("the settler has no journal: pass it to an EpochManager", field="journal")
         return self.journal
 
+    def _trader(self, participant: int) -> Trader:
+        if participant not in self._traders:  # deriving the addresses hashes; settlement asks thousands of times
+            self._traders[participant] = self.trading.trader(self.wallets[participant])
+        return self._traders[participant]
+
+    def _claim(self, epoch: int, order_id: int, participant: int) -> _Claim:
+        return _Claim(order_id, participant, OrderRef(epoch, order_id, self._trader(participant)))
+
+    def _address(self, epoch: int, order: OrderRecord) -> Pubkey:
+        return self.trading.order(epoch, self._trader(order.trader).wallet, order.id)
+
     def _plan(self, epoch: int, fills: Sequence[FillRow]) -> list[_Step]:
-        orders = self._journal().orders(epoch)
-        if not orders:  # nothing was placed: the epoch was never opened on chain
+        journal, t = self._journal(), self.trading
+        (data,) = self.chain.account_data([t.epoch(epoch)])
+        if data is None:  # nothing was placed: the epoch was never opened on chain
             return []
-        t = self.trading
-        refs = {o.id: OrderRef(epoch, o.id, t.trader(self.wallets[o.trader])) for o in orders}
-        heads = fill_heads(fills)
+        fee_bps = t.decode("Epoch", data).fee_bps  # governance's when the epoch opened
+        cancelled = {m.id for m in journal.marks(epoch, OrderMark.CANCELLED)}
+        orders = [o for o in journal.orders(epoch) if o.id not in cancelled]
+        filled: dict[int, int] = defaultdict(int)
+        for buy_id, sell_id, _, _, qty, _ in fills:
+            filled[buy_id] += qty
+            filled[sell_id] += qty
         price = fills[0][5] if fills else 0
+        claims = [self._claim(epoch, o.id, o.trader) for o in orders]
+        credited = [(o, c) for o, c in zip(orders, claims, strict=True) if filled[o.id]]
+        results = [(t.order_address(c.ref), filled[o.id]) for o, c in credited]
+        heads = result_heads(results)
         volume = sum(f[4] for f in fills)
         sizing_memo = memo(epoch, 0, "0" * 32)  # every memo of the epoch has this length
-        groups: list[tuple[list[Instruction], tuple[Transfer, ...], int | None]] = [
-            ([t.close_epoch_ix(epoch), t.post_result_ix(epoch, price, volume, len(fills), heads[0])], (), None)
-        ]
-
-        def settle(i: int, j: int) -> list[Instruction]:
-            run = [(refs[f[0]], refs[f[1]], f[4], f[5]) for f in fills[i:j]]
-            return [t.settle_ix(epoch, i, run, heads[j])]
-
-        refunds = [t.refund_ix(refs[o.id]) for o in orders]  # each built once, however often sized
-
-        def refund(i: int, j: int) -> list[Instruction]:
-            return refunds[i:j]
 
         def fits(ixs: list[Instruction]) -> bool:
             return self.chain.fits(
                 ixs, memo=sizing_memo, lookup_tables=self.lookup_tables, compute_units=MAX_COMPUTE_UNITS
             )
 
-        for i, j in pack(len(fills), lambda i, j: fits(settle(i, j))):
-            groups.append((settle(i, j), tuple(transfers(fills[i:j], t.market)), MAX_COMPUTE_UNITS))
-        for i, j in pack(len(orders), lambda i, j: fits(refund(i, j))):
-            groups.append((refund(i, j), (), MAX_COMPUTE_UNITS))
+        def credit(i: int, j: int) -> list[Instruction]:
+            return [t.credit_ix(epoch, results[i:j], heads[j])]
+
+        moves, fees = [], 0
+        for o, _ in credited:
+            moved, fee = self._dues(o, filled[o.id], price, fee_bps)
+            moves.append(moved)
+            fees += fee
+        post = t.post_result_ix(epoch, price, volume, len(results), heads[0])
+        groups: list[tuple[list[Instruction], tuple[Transfer, ...], int | None, tuple[_Claim, ...]]] = [
+            ([post], (), None, ())
+        ]
+        for i, j in pack(len(results), lambda i, j: fits(credit(i, j))):
+            groups.append((credit(i, j), tuple(m for moved in moves[i:j] for m in moved), MAX_COMPUTE_UNITS, ()))
+        built = [t.claim_ix(c.ref) for c in claims]  # each built once, however often sized
+        for i, j in pack(len(claims), lambda i, j: fits(built[i:j])):
+            groups.append((built[i:j], (), MAX_COMPUTE_UNITS, tuple(claims[i:j])))
+        # Ids the chain held for a trader already: its own orders, or the engine's lost before a
+        # crash; claimed one a transaction (the accounts they recorded are no table's).
+        for mark in journal.marks(epoch, OrderMark.ID_TAKEN):
+            claim = self._claim(epoch, mark.id, mark.trader)
+            groups.append(([t.claim_ix(claim.ref)], (), MAX_COMPUTE_UNITS, (claim,)))
+        if fees:
+            groups.append(([t.withdraw_fees_ix()], (Transfer(PAYMENT, VAULT, TREASURY, fees),), None, ()))
         steps = []
-        for k, (ixs, moved, units) in enumerate(groups):
-            batch = Batch(_step_id(t, epoch, k, moved, ixs), epoch, k, moved)
-            steps.append(_Step(batch, tuple(ixs), units))
+        for k, (ixs, moved_, units, batch_claims) in enumerate(groups):
+            batch = Batch(_step_id(t, epoch, k, moved_, ixs), epoch, k, moved_)
+            steps.append(_Step(batch, tuple(ixs), units, batch_claims))
         self._steps = {epoch: steps}
         return steps
+
+    def _dues(self, order: OrderRecord, filled: int, price: int, fee_bps: int) -> tuple[list[Transfer], int]:
+        """What an order filled `filled` lots at `price` moves once claimed, as transfers between
+        its trader and the vaults, and its fee: what the program credits it less its escrow."""
+        market = self.trading.market
+        grid_escrow, payment_escrow = escrow(market, order.side, order.price, order.qty, fee_bps=fee_bps)
+        grid_due, payment_due, fee = dues(
+            market, order.side, filled, price, grid_escrow, payment_escrow, fee_bps=fee_bps
+        )
+        changes = ((GRID, grid_due - grid_escrow), (PAYMENT, payment_due - payment_escrow))
+        moved = [
+            Transfer(mint, VAULT, order.trader, change) if change > 0 else Transfer(mint, order.trader, VAULT, -change)
+            for mint, change in changes
+            if change
+        ]
+        return moved, fee
+
+    def _payable(self, epoch: int, claims: Sequence[_Claim]) -> list[Instruction]:
+        """The claims of `claims` the chain can pay now, to the token accounts each order
+        recorded: an order claimed already is left out, and one whose recorded account cannot
+        receive is marked unclaimable (its owner claims it, signing) and left out."""
+        t, journal = self.trading, self._journal()
+        found = self.chain.account_data([t.order_address(c.ref) for c in claims])
+        live = [(c, t.decode("Order", data)) for c, data in zip(claims, found, strict=True) if data is not None]
+        recorded = list(dict.fromkeys(a for _, o in live for a in (o.grid_account, o.payment_account)))
+        accounts = dict(zip(recorded, self.chain.account_data(recorded), strict=True))
+        ixs = []
+        for claim, order in live:
+            # The program checks a destination only when it pays something into it.
+            grid, payment = (
+                (order.grid_due, order.payment_due) if order.credited else (order.grid_escrow, order.payment_escrow)
+            )
+            problem = (grid and _unpayable("GRID", accounts[order.grid_account], t.grid_mint)) or (
+                payment and _unpayable("payment", accounts[order.payment_account], t.payment_mint)
+            )
+            if problem:
+                journal.mark_order(epoch, claim.order_id, claim.trader, OrderMark.UNCLAIMABLE, problem)
+                continue
+            trader = Trader(order.owner, order.grid_account, order.payment_account)
+            ixs.append(t.claim_ix(OrderRef(epoch, claim.order_id, trader)))
+        return ixs
+
+
+def _unpayable(name: str, data: bytes | None, mint: Pubkey) -> str | None:
+    """Why a claim cannot pay into a recorded token account, or None if it can."""
+    if not data:  # no account, or a closed one (the System program's, empty)
+        return f"its recorded {name} account is closed"
+    if len(data) != ACCOUNT_LEN:
+        return f"its recorded {name} account is not a token account"
+    account = TokenAccount.from_bytes(data)
+    if account.mint != mint:
+        return f"its recorded {name} account holds another mint ({account.mint})"
+    if account.state != TokenAccountState.Initialized:
+        return f"its recorded {name} account is frozen"
+    return None
 
 
 def _step_id(
@@ -133,43 +282,52 @@ def _step_id(
 
 class OrderEscrow:
     """The epoch engine's `Escrow` through the trading program: `place` puts an accepted order
-    on chain, signed by its trader's key (`keys`), opening its epoch there if needed. Refuses
-    with `InsufficientFunds` (changing nothing) when the trader's token account holds less than
-    the order escrows; a refusal by the chain raises `TransactionFailed`."""
+    on chain, signed by its trader's key (`keys`), opening its epoch there if needed. Refuses,
+    sending nothing, with `InsufficientFunds` when the trader's token account holds less than
+    the order escrows (at the epoch's fee), and with `OrderIdTaken` when the chain holds an order
+    of the trader under that id already; a refusal by the chain raises `TransactionFailed`."""
 
     def __init__(self, chain: Chain, trading: TradingMarket, keys: Mapping[int, Keypair]) -> None:
         self.chain = chain
         self.trading = trading
         self.keys = dict(keys)
+        self._open: dict[int, int] = {}  # the epoch this placed orders in last, and its fee (fixed when it opened)
 
     def place(self, order: OrderRecord) -> None:
         t = self.trading
         key = self.keys[order.trader]
-        trader = t.trader(key.pubkey())
-        grid, payment = escrow(t.market, order.side, order.price, order.qty)
-        held_grid, held_payment = self.chain.token_balances([trader.grid, trader.payment])
+        ref = OrderRef(order.epoch, order.id, t.trader(key.pubkey()))
+        known = self._open.get(order.epoch)
+        addresses = [t.order_address(ref)] + ([] if known is not None else [t.epoch(order.epoch), t.governance])
+        found = self.chain.account_data(addresses)
+        fee = known if known is not None else _fee(t, found[1], found[2])
+        grid, payment = escrow(t.market, order.side, order.price, order.qty, fee_bps=fee)
+        held_grid, held_payment = self.chain.token_balances([ref.trader.grid, ref.trader.payment])
         if grid > held_grid or payment > held_payment:
             message = (
                 f"participant {order.trader} escrows {grid} GRID and {payment} payment base units; "
                 f"holds {held_grid} and {held_payment}"
             )
             raise InsufficientFunds(message, field="funds", value=order.trader)
-        ref = OrderRef(order.epoch, order.id, trader)
-        epoch_account, order_account = self.chain.account_data([t.epoch(order.epoch), t.order(order.epoch, order.id)])
-        if order_account is not None:
-            self._cancel_orphan(order.epoch, order.id, order_account)
-        ixs = [] if epoch_account is not None else [t.open_epoch_ix(order.epoch)]
+        if found[0] is not None:
+            message = (
+                f"order {order.id} of epoch {order.epoch} is on chain already for participant {order.trader}: "
+                "the id is skipped"
+            )
+            raise OrderIdTaken(message, field="order_id", value=order.id)
+        ixs = [t.open_epoch_ix(order.epoch)] if known is None and found[1] is None else []
         self.chain.send([*ixs, t.place_ix(ref, order.side, order.price, order.qty)], signers=[key])
+        self._open = {order.epoch: fee}  # open on chain now
 
-    def _cancel_orphan(self, epoch: int, order_id: int, data: bytes) -> None:
-        """An order on chain under an id the journal has not given out: placed just before a
-        crash that lost its journal row, so never acknowledged. Its owner gets it all back."""
-        owner = self.trading.decode("Order", data).owner
-        key = next((k for k in self.keys.values() if k.pubkey() == owner), None)
-        if key is None:  # not one of ours: the id is taken on chain, and only its owner may cancel
-            message = f"order {order_id} of epoch {epoch} is on chain already, placed by {owner}"
-            raise ChainRequestInvalid(message, field="order_id", value=order_id)
-        self.chain.send([self.trading.cancel_ix(OrderRef(epoch, order_id, self.trading.trader(owner)))], signers=[key])
+
+def _fee(trading: TradingMarket, epoch: bytes | None, governance: bytes | None) -> int:
+    """An epoch's fee: its own once it is open, else governance's, which it gets when it opens."""
+    if epoch is not None:
+        return int(trading.decode("Epoch", epoch).fee_bps)
+    if governance is None:
+        message = "governance is not initialised on this chain: the market has no fee"
+        raise ChainRequestInvalid(message, field="governance", value=str(trading.governance))
+    return int(programs.decode("governance", "GovernanceConfig", governance).fee_bps)
 
 
 __all__ = ["OrderEscrow", "ProgramSettler"]

@@ -22,17 +22,18 @@ clearing-only day's; here they go through the whole market:
    simulated times spread over the epoch (a refusal, e.g. ``InsufficientFunds``, is counted, not
    fatal; in program mode each accepted order is placed on chain, its funds escrowed); then the
    clock moves to the epoch's end and :meth:`EpochManager.step` closes, clears and settles it
-   on LiteSVM (program mode: the result posted, the fills settled out of escrow, every order
-   refunded the rest).
+   on LiteSVM (program mode: the epoch closed on chain, the result posted, each filled order
+   credited, every order claimed, the fees withdrawn to the treasury).
 3. **The end**: the conservation check (:class:`Conservation`): every participant's and the
    treasury's balance of both tokens on chain against what was issued and what the journal's
    confirmed batches moved, both mints' supply, the fills against the journal, and (program
-   mode) the market's vaults empty once every order is refunded.
+   mode) the market's vaults empty once every order has claimed.
 
 Units as everywhere in the sim: 1 lot = 1 Wh, 1 tick = 0.01 ct/kWh; on chain GRID has 9 decimals
 (1 GRID = 1 kWh) and the payment token is a 9-decimal euro (10^9 base units = 1 EUR), so a fill's
 notional ``qty * price * 100`` is in units of 1e-9 EUR; the fee (1%, paid by the buyer, rounded
-up) comes from the core's money arithmetic.
+up) comes from the core's money arithmetic: once a fill by delegate transfers, once an order
+through the program (each order settles its own notional against the vaults).
 
 The deposit: :data:`DEPOSIT_EUR` (20 EUR) per participant at the start of the day. A household
 of the campus uses 2-6 MWh a year, 16 kWh on an average day of the heaviest one, and bids at most
@@ -114,7 +115,7 @@ class ChainEpoch:
     paid: int
     """What buyers paid sellers, fees not included (payment base units)."""
     fees: int
-    """Fees paid to the treasury."""
+    """Fees paid to the treasury (rounded per fill by delegate, per order through the program)."""
     batches: int
     """Settlement batches, one transaction each."""
     attempts: int
@@ -312,6 +313,10 @@ class _TimedSettler:
         if bind is not None:
             bind(journal)
 
+    def close(self, epoch: int) -> list[int]:
+        close = getattr(self.inner, "close", None)  # the trading program's settler closes epochs on chain
+        return [] if close is None else list(self._timed(lambda: close(epoch)))
+
     def _timed(self, call: Callable[[], Any]) -> Any:
         t0 = time.perf_counter_ns()
         try:
@@ -371,6 +376,7 @@ def run_market_day(
     from gridmatch.epochs import EpochManager, EpochState
     from gridmatch.market import Market
     from gridmatch.participants import Participant, Role
+    from gridmatch.settlement import one_side
 
     t_start = time.perf_counter_ns()
     day = parse_date(day)
@@ -483,10 +489,9 @@ def run_market_day(
         fills = manager.journal.fills(eid)
         batches = manager.journal.batches(eid)
         paid = fees = 0
-        for _, _, _, _, qty, price in fills:
-            _, _, buyer_fee, seller_fee = market.split(market.notional(qty, price))
-            paid += market.notional(qty, price)
-            fees += buyer_fee + seller_fee
+        for _, side, lots, price in _legs(manager.journal, eid, per_order=settle == "program"):
+            paid += market.notional(lots, price) if side == 1 else 0
+            fees += one_side(market, side, lots, price)[2]
         epoch = ChainEpoch(
             epoch_id=eid,
             index=index,
@@ -530,6 +535,20 @@ def run_market_day(
     )
     report.wall_ns = time.perf_counter_ns() - t_start
     return report
+
+
+def _legs(journal: Journal, epoch: int, *, per_order: bool) -> list[tuple[int, int, int, int]]:
+    """(participant, side, lots, price) of each side of what an epoch settled, each split on its
+    own: per fill its buyer and seller (delegate transfers), or per filled order (the program)."""
+    if per_order:
+        record = journal.epoch(epoch)
+        price = 0 if record is None or record.price is None else record.price
+        return [(o.trader, o.side, o.filled, price) for o in journal.orders(epoch) if o.filled]
+    return [
+        leg
+        for _, _, buyer, seller, qty, price in journal.fills(epoch)
+        for leg in ((buyer, 1, qty, price), (seller, -1, qty, price))
+    ]
 
 
 def _final_state(epoch: ChainEpoch, states: dict[int, str]) -> ChainEpoch:
@@ -587,7 +606,8 @@ def check_conservation(
       confirmed batches moved (``EpochManager.balances_moved``);
     - **fills**: what the journal's batches moved for each of them == what the journal's fills
       imply (GRID from seller to buyer, the notional from buyer to seller, the fee to the
-      treasury, each fill's fee rounded once by the core), so settlement moved what clearing
+      treasury, each fill's fee rounded once by the core; through the program each filled
+      order's own notional and fee, rounded once an order), so settlement moved what clearing
       decided, netted or not;
     - **mints**: each mint's supply == its supply after set-up + everything issued, and == the sum
       of all balances (nothing created or lost in transfers);
@@ -595,7 +615,7 @@ def check_conservation(
       payments received by sellers + fees == (on chain) what the participants' balances lost +
       what the treasury gained; the treasury holds exactly the fees.
     """
-    from gridmatch.settlement import GRID, PAYMENT, TREASURY
+    from gridmatch.settlement import GRID, PAYMENT, TREASURY, one_side
 
     final = venue.balances()
     moved = manager.balances_moved()
@@ -603,19 +623,16 @@ def check_conservation(
     sold = bought = paid = received = fees = volume = 0
     for record in manager.journal.epochs():
         volume += record.volume or 0
-        for _, _, buyer, seller, qty, price in manager.journal.fills(record.id):
-            grid = market.grid_units(qty)
-            expected_moves[GRID, seller] -= grid
-            expected_moves[GRID, buyer] += grid
-            buyer_pays, seller_receives, buyer_fee, seller_fee = market.split(market.notional(qty, price))
-            expected_moves[PAYMENT, buyer] -= buyer_pays
-            expected_moves[PAYMENT, seller] += seller_receives
-            expected_moves[PAYMENT, TREASURY] += buyer_fee + seller_fee
-            sold += grid
-            bought += grid
-            paid += buyer_pays
-            received += seller_receives
-            fees += buyer_fee + seller_fee
+        for who, side, lots, price in _legs(manager.journal, record.id, per_order=venue.trading is not None):
+            grid, payment, fee = one_side(market, side, lots, price)
+            expected_moves[GRID, who] += grid
+            expected_moves[PAYMENT, who] += payment
+            expected_moves[PAYMENT, TREASURY] += fee
+            if side == 1:
+                bought, paid = bought + grid, paid - payment
+            else:
+                sold, received = sold - grid, received + payment
+            fees += fee
 
     checks: list[tuple[str, dict[str, Any], int, int]] = []
     for key in sorted(final):
@@ -654,7 +671,7 @@ def check_conservation(
     )
     checks.append(("treasury = fees (chain)", {}, fees, change(PAYMENT, TREASURY)))
     checks.append(("treasury GRID (chain)", {}, 0, change(GRID, TREASURY)))
-    if venue.trading is not None:  # every order refunded: nothing left in escrow
+    if venue.trading is not None:  # every order claimed, the fees withdrawn: nothing left in escrow
         vaults = chain.token_balances([venue.trading.grid_vault, venue.trading.payment_vault])
         checks += [
             ("vault empty (chain)", {"mint": mint}, 0, held) for mint, held in zip((GRID, PAYMENT), vaults, strict=True)
