@@ -44,9 +44,10 @@ pub enum TradingError {
     ResultsHashMismatch = 6014,
     /// The price is above the buy's limit or below the sell's.
     FillThroughLimit = 6015,
-    /// A result fills nothing or more than the order's quantity.
+    /// A result fills more than the order's quantity.
     OrderOverfilled = 6016,
-    /// The result is inconsistent (orders without volume, volume without orders).
+    /// The result is inconsistent (orders without volume, volume without orders, one order
+    /// alone, an order filled zero, an empty batch).
     InvalidResult = 6017,
     /// The credited volumes disagree with each other or with the posted volume.
     VolumeMismatch = 6018,
