@@ -2,7 +2,7 @@
 a buyer that closes its GRID account, a seller that closes its payment account, the payment mint's
 freeze authority freezing a trader's account, an order cancelled on chain behind the engine's
 back, an operator that never posts or posts a result that cannot finalise, a squatted order id,
-an outsider's claim before the engine's, and the rent sysvar of SIMD-0194. Each shows every OTHER
+an outsider's claim or credit before the engine's, and the rent sysvar of SIMD-0194. Each shows every OTHER
 order settling, claiming or refunding in full (and the one affected recovering by its owner's
 signature where it can).
 
@@ -340,6 +340,48 @@ def test_an_outsiders_claim_first_does_not_fail_the_engines_claim_batch():
         assert paid == ((0, 0) if order is first else e.due(order))
     assert (chain.balance(first.trader.grid) - grid, chain.balance(first.trader.payment) - payment) == e.due(first)
     vaults_end_empty(e)
+
+
+def test_an_outsider_crediting_first_or_overlapping_does_not_fail_the_engines_credit_batches():
+    """Crediting is permissionless, so an outsider can send part of the chain before the engine:
+    the engine's batch that overlaps it credits only what is left, a batch credited whole (even
+    after the epoch is final) is a no-op, and every order is credited exactly once."""
+    chain = Chain()
+    e = posted_epoch(chain)
+    outsider = chain.wallet()
+    credit = [chain.credit_ix(e.epoch, addresses(e.results[i:j]), e.heads[j]) for i, j in ((0, 2), (2, 4))]
+    assert chain.send([chain.credit_ix(e.epoch, addresses(e.results[:1]), e.heads[1])], payer=outsider).ok
+    sent = chain.send([credit[0]])  # overlaps the outsider's: credits the second result only
+    assert sent.ok, sent.logs[-4:]
+    state = chain.decode(e.epoch.address)
+    assert (state.credited_count, bytes(state.cursor)) == (2, e.heads[2])
+    before = chain.snapshot(*(o.address for o in e.orders))
+    assert chain.send([credit[0]]).ok  # credited whole already: nothing changes
+    assert chain.snapshot(*(o.address for o in e.orders)) == before
+    assert chain.send([chain.credit_ix(e.epoch, addresses(e.results), e.heads[4])], payer=outsider).ok
+    assert chain.state(e.epoch) == "Finalised"
+    before = chain.snapshot(*(o.address for o in e.orders))
+    assert chain.send([credit[1]]).ok  # the engine's last batch, after the outsider finalised
+    assert chain.snapshot(*(o.address for o in e.orders)) == before
+    state = chain.decode(e.epoch.address)
+    assert (state.credited_count, state.bought, state.sold) == (4, 9, 9)
+    for order in e.orders:
+        claimed_in_full(e, order)
+    vaults_end_empty(e)
+
+
+def test_a_batch_not_in_the_posted_chain_is_refused_even_when_part_of_it_was_credited():
+    """The no-op is only for results credited exactly as the batch says: another fill for a
+    credited order, or a batch whose uncredited part is not the chain's, is refused."""
+    chain = Chain()
+    e = posted_epoch(chain)
+    e.chain.credit(e.epoch, e.results, e.heads, 0, 2)
+    (first, filled), rest = addresses(e.results[:1])[0], addresses(e.results[1:2])
+    chain.refused([chain.credit_ix(e.epoch, [(first, filled - 1), *rest], e.heads[2])], [], 6014)
+    forged = [*addresses(e.results[:2]), (addresses(e.results[3:])[0][0], 4)]
+    chain.refused([chain.credit_ix(e.epoch, forged, e.heads[4])], [], 6014)
+    e.chain.credit(e.epoch, e.results, e.heads, 2, 4)
+    assert chain.state(e.epoch) == "Finalised"
 
 
 # --- the rent sysvar -------------------------------------------------------------------------------

@@ -34,9 +34,8 @@ fn add(a: u64, b: u64) -> Result<u64, ProgramError> {
     a.checked_add(b).ok_or_else(|| TradingError::VolumeMismatch.into())
 }
 
-/// A batch that does not meet the cursor is a no-op when every one of its results is credited
-/// already, exactly as it says (someone sent this part of the chain first); else it is not the
-/// posted list.
+/// The first `n` results of a batch are credited already, exactly as it says (someone sent this
+/// part of the chain first), else the batch is not the posted list.
 #[inline(always)]
 fn already_credited(orders: &[AccountView], n: usize, filled: &[u8], epoch: &AccountView, program_id: &Address) -> ProgramResult {
     for (j, order) in orders[..n].iter().enumerate() {
@@ -122,6 +121,8 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], args: &[u8]) 
             field::read_u64(&data, Epoch::FEES),
         )
     };
+    // The part before the cursor must be credited already, exactly as the batch says.
+    already_credited(orders, start, filled, epoch, program_id)?;
     if start == n {
         return Ok(());
     }
