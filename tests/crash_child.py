@@ -65,6 +65,7 @@ def count_steps(kill_at: int | None) -> None:
         return step
 
     Journal._run = counted(Journal._run)  # type: ignore[method-assign]
+    Journal._run_many = counted(Journal._run_many)  # type: ignore[method-assign]
     _Chain._save = counted(_Chain._save)  # type: ignore[method-assign]
     _Chain._submit = counted(_Chain._submit)  # type: ignore[method-assign]
 

@@ -11,7 +11,8 @@ it is acknowledged or acted on, and `recover()` resumes every epoch where it sto
   out of the book;
 - closing, clearing (fills, per-order fills, rolled-over orders, the settlement plan) and the
   state change are one transaction, so a clearing happens once or not at all;
-- each settlement transaction is journaled (its signature and blockhash) before it is sent;
+- each settlement transaction is journaled (its signature and blockhash) before it is sent,
+  in the same commit that records the one before it confirmed;
   after a crash, a batch with an attempt the chain may still land is left until the chain
   answers, and a new attempt is made only once every earlier one is known dead. A batch is
   therefore never paid twice.
@@ -400,27 +401,39 @@ class EpochManager:
 
     def _settle(self, epoch: int) -> EpochState | None:
         """Sends what is left of an epoch's batches. Returns its new state, or None while a
-        transaction's fate is unknown."""
+        transaction's fate is unknown. A batch that landed is journaled confirmed in the same
+        commit as the next batch's attempt (or on the way out): one durable write a batch."""
         assert self.settler is not None
-        for batch in self.journal.batches(epoch):
-            if batch.state == "confirmed":
-                continue
-            try:
-                known = self._reconcile(batch)
-                if known == "dead":
-                    plan = Batch(batch.id, epoch, batch.idx, tuple(Transfer(*t) for t in batch.transfers))
-                    attempt = self.settler.prepare(plan)
-                    self.journal.add_attempt(batch.id, attempt)
-                    known = self._send(batch.id, attempt)
-            except TransactionFailed as err:
-                self.journal.set_epoch(epoch, EpochState.FAILED.value, detail={"error": str(err)}, attempt=True)
-                return EpochState.FAILED
-            if known != "confirmed":
-                return None
-        return EpochState.SETTLED
+        landed: tuple[str, str] | None = None  # (signature, batch): landed, not yet journaled
+        try:
+            for batch in self.journal.batches(epoch):
+                if batch.state == "confirmed":
+                    continue
+                try:
+                    known = self._reconcile(batch)
+                    if known == "dead":
+                        plan = Batch(batch.id, epoch, batch.idx, tuple(Transfer(*t) for t in batch.transfers))
+                        attempt = self.settler.prepare(plan)
+                        with self.journal.transaction():
+                            if landed is not None:
+                                self._confirm(*landed)
+                                landed = None
+                            self.journal.add_attempt(batch.id, attempt)
+                        known = "waiting"
+                        if self._send(attempt):
+                            landed, known = (attempt.signature, batch.id), "confirmed"
+                except TransactionFailed as err:
+                    self.journal.set_epoch(epoch, EpochState.FAILED.value, detail={"error": str(err)}, attempt=True)
+                    return EpochState.FAILED
+                if known != "confirmed":
+                    return None
+            return EpochState.SETTLED
+        finally:
+            if landed is not None:
+                self._confirm(*landed)
 
-    def _send(self, batch: str, attempt: Attempt) -> str:
-        """Submits a journaled attempt: "confirmed", or "waiting" when the chain did not answer
+    def _send(self, attempt: Attempt) -> bool:
+        """Submits a journaled attempt: True once it landed, False when the chain did not answer
         (a `TransactionFailed` propagates, the attempt marked failed)."""
         assert self.settler is not None
         try:
@@ -429,11 +442,13 @@ class EpochManager:
             self.journal.set_attempt(attempt.signature, "failed")
             raise
         except ChainTimeout:
-            return "waiting"
+            return False
+        return True
+
+    def _confirm(self, signature: str, batch: str) -> None:
         with self.journal.transaction():
-            self.journal.set_attempt(attempt.signature, "confirmed")
+            self.journal.set_attempt(signature, "confirmed")
             self.journal.set_batch(batch, "confirmed")
-        return "confirmed"
 
     def _reconcile(self, batch: BatchRecord) -> str:
         """Settles what the chain says of a batch's earlier attempts: "confirmed" if one landed,
@@ -445,14 +460,15 @@ class EpochManager:
                 continue
             status = self.settler.status(attempt.signature)
             if status == TxStatus.CONFIRMED:
-                with self.journal.transaction():
-                    self.journal.set_attempt(attempt.signature, "confirmed")
-                    self.journal.set_batch(batch.id, "confirmed")
+                self._confirm(attempt.signature, batch.id)
                 return "confirmed"
             if status == TxStatus.FAILED:
                 self.journal.set_attempt(attempt.signature, "failed")
             elif self.settler.blockhash_valid(attempt.blockhash):
-                return self._send(batch.id, attempt)
+                if not self._send(attempt):
+                    return "waiting"
+                self._confirm(attempt.signature, batch.id)
+                return "confirmed"
             else:
                 self.journal.set_attempt(attempt.signature, "expired")
         return "dead"

@@ -161,6 +161,10 @@ class Journal:
         with self._lock:
             self._conn.execute(self._sql(text), tuple(params))
 
+    def _run_many(self, text: str, rows: Sequence[Sequence[Any]]) -> None:
+        with self._lock:
+            self._conn.cursor().executemany(self._sql(text), [tuple(r) for r in rows])
+
     def _next(self, table: str) -> int:
         return int(self._rows(f"SELECT COALESCE(MAX(seq), 0) + 1 FROM {table}")[0][0])
 
@@ -314,8 +318,7 @@ class Journal:
 
     def set_filled(self, filled: dict[int, int]) -> None:
         with self.transaction():
-            for oid, qty in filled.items():
-                self._run("UPDATE orders SET filled = ? WHERE id = ?", (qty, oid))
+            self._run_many("UPDATE orders SET filled = ? WHERE id = ?", [(qty, oid) for oid, qty in filled.items()])
 
     def mark_order(self, epoch: int, order_id: int, trader: int, mark: OrderMark, detail: str) -> None:
         """Records what became of an order id (once: marking it again changes nothing)."""
@@ -341,12 +344,11 @@ class Journal:
 
     def add_fills(self, epoch: int, fills: Sequence[tuple[int, int, int, int, int, int]]) -> None:
         with self.transaction():
-            for idx, (buy_id, sell_id, buyer, seller, qty, price) in enumerate(fills):
-                self._run(
-                    "INSERT INTO fills (epoch, idx, buy_id, sell_id, buyer, seller, qty, price) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (epoch, idx, buy_id, sell_id, buyer, seller, qty, price),
-                )
+            self._run_many(
+                "INSERT INTO fills (epoch, idx, buy_id, sell_id, buyer, seller, qty, price) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(epoch, idx, *fill) for idx, fill in enumerate(fills)],
+            )
 
     def fills(self, epoch: int) -> list[tuple[int, int, int, int, int, int]]:
         rows = self._rows(

@@ -173,12 +173,20 @@ def pack(n: int, fits: Callable[[int, int], bool]) -> list[tuple[int, int]]:
     goes alone).
 
     `fits` is monotone (a longer run never fits where a shorter one does not), so each run is
-    found by doubling and then halving its length: a dozen checks a run, not one an item.
+    found by doubling and then halving its length, starting from the length of the run before:
+    a plan's items are alike, so most runs take two checks (that length fits, one more does
+    not), and none more than a dozen.
     """
     runs: list[tuple[int, int]] = []
-    start = 0
+    start, last = 0, 1
     while start < n:
         good, bad = 1, None  # a run of `good` fits (or is a lone item); one of `bad` does not
+        for probe in (min(last, n - start), min(last + 1, n - start)):
+            if bad is None and probe > good:
+                if fits(start, start + probe):
+                    good = probe
+                else:
+                    bad = probe
         while bad is None and start + good < n:
             probe = min(2 * good, n - start)
             if fits(start, start + probe):
@@ -193,6 +201,7 @@ def pack(n: int, fits: Callable[[int, int], bool]) -> list[tuple[int, int]]:
                 bad = middle
         runs.append((start, start + good))
         start += good
+        last = good
     return runs
 
 

@@ -43,6 +43,7 @@ own cannot be told from the engine's lost one, and the engine cancels neither.
 from __future__ import annotations
 
 import hashlib
+import struct
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -75,11 +76,37 @@ from gridmatch.settlement import (
 
 @dataclass(frozen=True)
 class _Claim:
-    """An order of the epoch to claim: its journal id, trader and address on chain."""
+    """An order of the epoch to claim: its journal id and trader, its address on chain, and its
+    claim cranked to the trader's own token accounts (the accounts the engine's orders record)."""
 
     order_id: int
     trader: int
-    ref: OrderRef
+    address: Pubkey
+    ix: Instruction
+
+
+# The fields of an `Order` account a claim depends on, at the program's fixed offsets (programs/
+# README.md, "Accounts"): owner at 40, grid_escrow, payment_escrow, grid_due, payment_due from
+# 105, credited at 137, grid_account at 138, payment_account at 170. A claim batch reads every
+# one of its orders, and anchorpy's decoder takes a hundred times as long.
+_ORDER = struct.Struct("<40x32s33x4QB32s32s")
+
+
+@dataclass(frozen=True)
+class _Owed:
+    """What claiming an order of a finalised epoch pays, and where a cranked claim pays it."""
+
+    owner: Pubkey
+    grid: int
+    payment: int
+    grid_account: Pubkey
+    payment_account: Pubkey
+
+    @classmethod
+    def read(cls, data: bytes) -> _Owed:
+        owner, grid_escrow, payment_escrow, grid_due, payment_due, credited, grid, payment = _ORDER.unpack_from(data)
+        owed = (grid_due, payment_due) if credited else (grid_escrow, payment_escrow)  # not filled: its escrow
+        return cls(Pubkey(owner), *owed, Pubkey(grid), Pubkey(payment))
 
 
 @dataclass(frozen=True)
@@ -109,6 +136,8 @@ class ProgramSettler(ChainSender):
         self.wallets = dict(wallets)
         self.journal: Journal | None = None
         self._traders: dict[int, Trader] = {}
+        self._claims: dict[tuple[int, int], _Claim] = {}  # one epoch's, shared by its close, plan and claims
+        self._claims_epoch: int | None = None
         self._steps: dict[int, list[_Step]] = {}  # the last epoch planned, kept for its signing
 
     def bind(self, journal: Journal) -> None:
@@ -124,8 +153,8 @@ class ProgramSettler(ChainSender):
         if type(t.decode("Epoch", data).state).__name__ == "Open":
             self.chain.send([t.close_epoch_ix(epoch)])
         orders = self._journal().orders(epoch)
-        found = self.chain.account_data([self._address(epoch, o) for o in orders])
-        return [o.id for o, held in zip(orders, found, strict=True) if held is None]
+        found = self.chain.account_data([self._claim(epoch, o.id, o.trader).address for o in orders])
+        return [o.id for o, held in zip(orders, found, strict=True) if not held]  # none, or closed
 
     def plan(self, epoch: int, fills: Sequence[FillRow]) -> list[Batch]:
         return [step.batch for step in self._plan(epoch, fills)]
@@ -152,10 +181,15 @@ class ProgramSettler(ChainSender):
         return self._traders[participant]
 
     def _claim(self, epoch: int, order_id: int, participant: int) -> _Claim:
-        return _Claim(order_id, participant, OrderRef(epoch, order_id, self._trader(participant)))
-
-    def _address(self, epoch: int, order: OrderRecord) -> Pubkey:
-        return self.trading.order(epoch, self._trader(order.trader).wallet, order.id)
+        if epoch != self._claims_epoch:  # a new epoch: the last one's are not needed again
+            self._claims, self._claims_epoch = {}, epoch
+        key = (order_id, participant)
+        if key not in self._claims:  # deriving the order's address hashes: once an order
+            ref = OrderRef(epoch, order_id, self._trader(participant))
+            self._claims[key] = _Claim(
+                order_id, participant, self.trading.order_address(ref), self.trading.claim_ix(ref)
+            )
+        return self._claims[key]
 
     def _plan(self, epoch: int, fills: Sequence[FillRow]) -> list[_Step]:
         journal, t = self._journal(), self.trading
@@ -172,7 +206,7 @@ class ProgramSettler(ChainSender):
         price = fills[0][5] if fills else 0
         claims = [self._claim(epoch, o.id, o.trader) for o in orders]
         credited = [(o, c) for o, c in zip(orders, claims, strict=True) if filled[o.id]]
-        results = [(t.order_address(c.ref), filled[o.id]) for o, c in credited]
+        results = [(c.address, filled[o.id]) for o, c in credited]
         heads = result_heads(results)
         volume = sum(f[4] for f in fills)
         sizing_memo = memo(epoch, 0, "0" * 32)  # every memo of the epoch has this length
@@ -196,14 +230,13 @@ class ProgramSettler(ChainSender):
         ]
         for i, j in pack(len(results), lambda i, j: fits(credit(i, j))):
             groups.append((credit(i, j), tuple(m for moved in moves[i:j] for m in moved), MAX_COMPUTE_UNITS, ()))
-        built = [t.claim_ix(c.ref) for c in claims]  # each built once, however often sized
-        for i, j in pack(len(claims), lambda i, j: fits(built[i:j])):
-            groups.append((built[i:j], (), MAX_COMPUTE_UNITS, tuple(claims[i:j])))
+        for i, j in pack(len(claims), lambda i, j: fits([c.ix for c in claims[i:j]])):
+            groups.append(([c.ix for c in claims[i:j]], (), MAX_COMPUTE_UNITS, tuple(claims[i:j])))
         # Ids the chain held for a trader already: its own orders, or the engine's lost before a
         # crash; claimed one a transaction (the accounts they recorded are no table's).
         for mark in journal.marks(epoch, OrderMark.ID_TAKEN):
             claim = self._claim(epoch, mark.id, mark.trader)
-            groups.append(([t.claim_ix(claim.ref)], (), MAX_COMPUTE_UNITS, (claim,)))
+            groups.append(([claim.ix], (), MAX_COMPUTE_UNITS, (claim,)))
         if fees:
             groups.append(([t.withdraw_fees_ix()], (Transfer(PAYMENT, VAULT, TREASURY, fees),), None, ()))
         steps = []
@@ -234,24 +267,24 @@ class ProgramSettler(ChainSender):
         recorded: an order claimed already is left out, and one whose recorded account cannot
         receive is marked unclaimable (its owner claims it, signing) and left out."""
         t, journal = self.trading, self._journal()
-        found = self.chain.account_data([t.order_address(c.ref) for c in claims])
-        live = [(c, t.decode("Order", data)) for c, data in zip(claims, found, strict=True) if data is not None]
+        found = self.chain.account_data([c.address for c in claims])
+        live = [(c, _Owed.read(data)) for c, data in zip(claims, found, strict=True) if data]  # not closed
         recorded = list(dict.fromkeys(a for _, o in live for a in (o.grid_account, o.payment_account)))
         accounts = dict(zip(recorded, self.chain.account_data(recorded), strict=True))
         ixs = []
-        for claim, order in live:
+        for claim, owed in live:
             # The program checks a destination only when it pays something into it.
-            grid, payment = (
-                (order.grid_due, order.payment_due) if order.credited else (order.grid_escrow, order.payment_escrow)
-            )
-            problem = (grid and _unpayable("GRID", accounts[order.grid_account], t.grid_mint)) or (
-                payment and _unpayable("payment", accounts[order.payment_account], t.payment_mint)
+            problem = (owed.grid and _unpayable("GRID", accounts[owed.grid_account], t.grid_mint)) or (
+                owed.payment and _unpayable("payment", accounts[owed.payment_account], t.payment_mint)
             )
             if problem:
                 journal.mark_order(epoch, claim.order_id, claim.trader, OrderMark.UNCLAIMABLE, problem)
                 continue
-            trader = Trader(order.owner, order.grid_account, order.payment_account)
-            ixs.append(t.claim_ix(OrderRef(epoch, claim.order_id, trader)))
+            recorded_by = Trader(owed.owner, owed.grid_account, owed.payment_account)
+            if recorded_by == self._trader(claim.trader):
+                ixs.append(claim.ix)
+            else:  # an order the trader placed itself, recording other accounts
+                ixs.append(t.claim_ix(OrderRef(epoch, claim.order_id, recorded_by)))
         return ixs
 
 
