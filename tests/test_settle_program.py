@@ -25,11 +25,12 @@ from spl.token import instructions as token_ix
 
 from gridmatch.chain import FaultyChain, LiteSVMChain, Prepared, Sent, programs
 from gridmatch.chain.base import ChainRequestInvalid
-from gridmatch.chain.escrow import ProgramSettler
+from gridmatch.chain.escrow import OrderEscrow, ProgramSettler
+from gridmatch.chain.metering import ReadingRefused
 from gridmatch.chain.spl import ACCOUNT_LEN, TOKEN_PROGRAM_ID
 from gridmatch.chain.trading import OrderRef, dues, escrow
 from gridmatch.chain.venue import Venue
-from gridmatch.epochs import EpochManager, EpochState, InsufficientFunds
+from gridmatch.epochs import EpochManager, EpochState, InsufficientFunds, OrderAck
 from gridmatch.errors import InvalidOrder, TransactionFailed
 from gridmatch.journal import OrderMark, OrderRecord
 from gridmatch.market import Market
@@ -314,6 +315,72 @@ def test_an_order_placed_just_before_a_crash_is_skipped_and_claimed_back():
     assert venue.chain.account_data([lost])[0] is not None and vaults(venue)[1] > 0
     venue.chain.send([t.claim_ix(ref(venue, second.id, 5))])  # anyone may crank it
     assert_settled_as_dues_say(venue, manager, before)
+
+
+def test_a_batch_of_orders_is_escrowed_in_few_transactions_each_refusal_its_own():
+    venue, manager = program_market()
+    assert venue.trading is not None
+    t = venue.trading
+    counted = FaultyChain(venue.chain)  # counts the escrow's transactions
+    manager.escrow = OrderEscrow(counted, t, venue.keys, lookup_tables=venue.lookup_tables)
+    registry = programs.client("registry")
+    accounts = {
+        "registry": Pubkey.find_program_address([b"registry"], programs.program_id("registry"))[0],
+        "participant": t.participant(venue.wallet(6)),
+        "authority": venue.chain.authority.pubkey(),
+    }
+    venue.chain.send([registry.instruction["suspend_participant"](ctx=Context(accounts=accounts))])
+    manager.step(T0)
+    manager.submit(2, -1, 10, 900, at=T0 + 1)  # opens the epoch
+    taken = manager.journal.next_order_id() + 2  # the batch's third order's id, which its trader takes itself
+    venue.chain.send([t.place_ix(ref(venue, taken, 3), -1, 990, 5)], signers=[venue.keys[3]])
+    before = venue.balances(), counted.calls
+    orders = [
+        (1, -1, 2_000, 900),
+        (4, 1, 500, 950),
+        (3, -1, 100, 905),  # its id is taken on chain by its own order: placed under another
+        (5, 1, 10**6, 10**6),  # cannot pay for it: refused by the funds check, nothing sent
+        (6, 1, 100, 950),  # suspended by the registry: the chain refuses its placement alone
+        (1, -1, 3_001, 900),  # participant 1's second: with the first, more GRID than it holds
+        (4, 1, 600, 960),
+        (1, -1, 1_000, 901),
+    ]
+    outcomes = manager.submit_many(orders, at=T0 + 2)
+    refused = {k: type(o).__name__ for k, o in enumerate(outcomes) if not isinstance(o, OrderAck)}
+    assert refused == {3: "InsufficientFunds", 4: "TransactionFailed", 5: "InsufficientFunds"}
+    acks = [o for o in outcomes if isinstance(o, OrderAck)]
+    assert [(a.trader, a.qty) for a in acks] == [(1, 2_000), (4, 500), (3, 100), (4, 600), (1, 1_000)]
+    assert [a.id for a in acks if a.trader != 3] == sorted(a.id for a in acks if a.trader != 3)  # in batch order
+    assert next(a.id for a in acks if a.trader == 3) > taken and [
+        m.id for m in manager.journal.marks(E0, OrderMark.ID_TAKEN)
+    ] == [taken]
+    data = venue.chain.account_data([t.order_address(ref(venue, a.id, a.trader)) for a in acks])
+    assert all(d is not None for d in data)
+    assert [o.id for o in manager.journal.orders(E0)][1:] == sorted(a.id for a in acks)
+    # Its transactions: the five placements together (refused: one trader is suspended), the
+    # five again each alone, then participant 3's under its new id.
+    assert counted.calls - before[1] == 5 + 1 + 1
+    after = venue.balances()
+    for pid in (5, 6):
+        assert after["payment", pid] == before[0]["payment", pid]  # the refused moved nothing
+    held = after["grid", 1] + MARKET.grid_units(3_000)
+    assert held == before[0]["grid", 1]  # its first and third escrowed, its second refused
+    calls = counted.calls
+    again = manager.submit_many([(pid, -1 if pid < 4 else 1, 10, 930) for pid in (1, 2, 4, 5) * 3], at=T0 + 3)
+    assert all(isinstance(a, OrderAck) for a in again) and counted.calls - calls <= 3  # 12 orders
+
+
+def test_readings_of_many_prosumers_go_together_and_a_refused_one_stops_the_rest():
+    venue, _ = program_market()
+    before = venue.balances()
+    venue.mint_grids({1: 7, 2: 8}, at=venue.chain.unix_time() + 900)
+    after = venue.balances()
+    assert (after["grid", 1] - before["grid", 1], after["grid", 2] - before["grid", 2]) == (7, 8)
+    with pytest.raises(ReadingRefused) as info:
+        venue.mint_grids({1: 5, 4: 5, 2: 5}, at=venue.chain.unix_time() + 900)  # 4 is a consumer: no meter
+    assert "participant 4's reading" in str(info.value)
+    final = venue.balances()
+    assert (final["grid", 1] - after["grid", 1], final["grid", 2] - after["grid", 2], final["grid", 4]) == (5, 0, 0)
 
 
 # -- settling ----------------------------------------------------------------------------------

@@ -93,9 +93,12 @@ class Escrow(Protocol):
     `place` commits an order's funds, or raises (`InsufficientFunds`, `OrderIdTaken`, a
     `ChainError`) having committed nothing. The order's journal row is written in the same
     transaction, so a refusal leaves no trace of the order anywhere (an `OrderIdTaken` leaves
-    the id marked taken, and the order is placed under the next id)."""
+    the id marked taken, and the order is placed under the next id). `place_many` does the
+    same for orders of one epoch at once, returning for each None (committed) or the error
+    that refused it."""
 
     def place(self, order: OrderRecord) -> None: ...
+    def place_many(self, orders: Sequence[OrderRecord]) -> list[GridmatchError | None]: ...
 
 
 class Funds(Protocol):
@@ -186,26 +189,8 @@ class EpochManager:
     ) -> OrderAck:
         """Places a limit order in the epoch open at `at` (default: now). The order is in the
         journal when this returns; a refusal raises a typed error and changes nothing."""
-        now = self.clock() if at is None else at
-        epoch = self.market.epoch_id(now)
-        if epoch != self._stepped:
-            self.step(now)
-        for name, value, low in (("qty", qty, 1), ("price", price, -_I63)):
-            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= _I63:
-                raise InvalidOrder(f"{name} = {value!r}: must be an integer in range", field=name, value=value)
-        if side not in (1, -1):
-            raise InvalidOrder(f"side = {side!r}: must be +1 (buy) or -1 (sell)", field="side", value=side)
-        if rollover and self.escrow is not None:
-            raise InvalidOrder("rollover = True: not with escrowed orders", field="rollover", value=rollover)
-        self.participant(trader).require(side)
-        record = self.journal.epoch(epoch)
-        if record is None or record.state != EpochState.OPEN:
-            raise EpochClosed(f"epoch {epoch} is not open", field="epoch", value=epoch)
-        placed = self.journal.count_orders(epoch, trader)
-        if placed >= self.market.order_limit:
-            message = f"participant {trader} has {placed} orders in epoch {epoch}"
-            raise OrderLimit(message, field="order_limit", value=trader)
-        self._check_funds(trader, side, qty, price)
+        epoch = self._epoch_at(at)
+        self._check(epoch, trader, side, qty, price, rollover)
         while True:
             lost: ChainTimeout | None = None
             with self.journal.transaction():  # the id and its row (or its mark) together: no id given twice
@@ -219,15 +204,98 @@ class EpochManager:
                     self.journal.mark_order(epoch, order.id, trader, OrderMark.ID_TAKEN, str(taken))
                     continue
                 except ChainTimeout as timeout:  # it may still land: its id is never given out again
-                    self.journal.mark_order(
-                        epoch, order.id, trader, OrderMark.ID_TAKEN, f"placing it timed out: {timeout}"
-                    )
+                    self._lost(order, timeout)
                     lost = timeout
                 else:
                     self.journal.add_order(order)
             if lost is not None:
                 raise lost
             return OrderAck(order.id, epoch, trader, side, qty, price)
+
+    def submit_many(
+        self, orders: Sequence[tuple[int, int, int, int]], *, at: float | None = None
+    ) -> list[OrderAck | GridmatchError]:
+        """Places limit orders `(trader, side, qty, price)` in the epoch open at `at` together:
+        each checked as `submit` checks it (against the batch's earlier orders too), the
+        accepted escrowed at once (the trading program's: as many a transaction as fit) and
+        journaled in one transaction, ids in the batch's order. Returns, in order, each one's
+        acknowledgement or the typed error that refused it (a refusal changes nothing)."""
+        epoch = self._epoch_at(at)
+        results: dict[int, OrderAck | GridmatchError] = {}
+        earlier: dict[int, list[tuple[int, int, int]]] = defaultdict(list)  # each trader's accepted ones
+        waiting = []
+        for k, (trader, side, qty, price) in enumerate(orders):
+            try:
+                self._check(epoch, trader, side, qty, price, False, earlier[trader])
+            except GridmatchError as refused:
+                results[k] = refused
+                continue
+            earlier[trader].append((side, qty, price))
+            waiting.append(k)
+        while waiting:  # again under new ids for the orders whose ids the chain held already
+            taken = []
+            with self.journal.transaction():
+                first = self.journal.next_order_id()
+                records = []
+                for i, k in enumerate(waiting):
+                    trader, side, qty, price = orders[k]
+                    records.append(OrderRecord(first + i, epoch, trader, side, price, qty, 0, False, None, None))
+                outcomes = self.escrow.place_many(records) if self.escrow is not None else [None] * len(records)
+                for k, order, outcome in zip(waiting, records, outcomes, strict=True):
+                    if outcome is None:
+                        self.journal.add_order(order)
+                        results[k] = OrderAck(order.id, epoch, order.trader, order.side, order.qty, order.price)
+                    elif isinstance(outcome, OrderIdTaken):
+                        self.journal.mark_order(epoch, order.id, order.trader, OrderMark.ID_TAKEN, str(outcome))
+                        taken.append(k)
+                    else:
+                        if isinstance(outcome, ChainTimeout):
+                            self._lost(order, outcome)
+                        results[k] = outcome
+            waiting = taken
+        return [results[k] for k in range(len(orders))]
+
+    def _epoch_at(self, at: float | None) -> int:
+        """The epoch open at `at` (default: now), stepping there first."""
+        now = self.clock() if at is None else at
+        epoch = self.market.epoch_id(now)
+        if epoch != self._stepped:
+            self.step(now)
+        return epoch
+
+    def _check(
+        self,
+        epoch: int,
+        trader: int,
+        side: int,
+        qty: int,
+        price: int,
+        rollover: bool,
+        earlier: Sequence[tuple[int, int, int]] = (),
+    ) -> None:
+        """Refuses an order `submit` would not accept: `earlier` are the trader's orders of the
+        same batch, accepted and not yet journaled (they count against its limit and funds)."""
+        for name, value, low in (("qty", qty, 1), ("price", price, -_I63)):
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= _I63:
+                raise InvalidOrder(f"{name} = {value!r}: must be an integer in range", field=name, value=value)
+        if side not in (1, -1):
+            raise InvalidOrder(f"side = {side!r}: must be +1 (buy) or -1 (sell)", field="side", value=side)
+        if rollover and self.escrow is not None:
+            raise InvalidOrder("rollover = True: not with escrowed orders", field="rollover", value=rollover)
+        self.participant(trader).require(side)
+        record = self.journal.epoch(epoch)
+        if record is None or record.state != EpochState.OPEN:
+            raise EpochClosed(f"epoch {epoch} is not open", field="epoch", value=epoch)
+        placed = self.journal.count_orders(epoch, trader) + len(earlier)
+        if placed >= self.market.order_limit:
+            message = f"participant {trader} has {placed} orders in epoch {epoch}"
+            raise OrderLimit(message, field="order_limit", value=trader)
+        self._check_funds(trader, side, qty, price, earlier)
+
+    def _lost(self, order: OrderRecord, timeout: ChainTimeout) -> None:
+        """A placement that timed out may still land: its id is marked taken, never given again."""
+        detail = f"placing it timed out: {timeout}"
+        self.journal.mark_order(order.epoch, order.id, order.trader, OrderMark.ID_TAKEN, detail)
 
     def _commitment(self, side: int, qty: int, price: int) -> tuple[int, int]:
         """The most GRID and payment an order can move away from its trader: a sell delivers
@@ -237,15 +305,21 @@ class EpochManager:
             return self.market.grid_units(qty), max(0, -seller_receives)
         return 0, max(0, buyer_pays)
 
-    def _check_funds(self, trader: int, side: int, qty: int, price: int) -> None:
+    def _check_funds(
+        self, trader: int, side: int, qty: int, price: int, earlier: Sequence[tuple[int, int, int]]
+    ) -> None:
         if self.funds is None:
             return
         grid, payment = self.funds.holdings(trader)
-        # Open orders commit their worst case; cleared trades not yet settled commit what they move.
-        for epoch in self.journal.epochs([EpochState.OPEN, EpochState.PENDING, EpochState.CLOSED]):
-            for o in self.journal.orders(epoch.id, trader):
-                g, p = self._commitment(o.side, o.qty, o.price)
-                grid, payment = grid - g, payment - p
+        # Open orders commit their worst case (the batch's too); cleared trades not yet settled
+        # commit what they move.
+        unsettled = [EpochState.OPEN, EpochState.PENDING, EpochState.CLOSED]
+        open_orders = [
+            (o.side, o.qty, o.price) for e in self.journal.epochs(unsettled) for o in self.journal.orders(e.id, trader)
+        ]
+        for o_side, o_qty, o_price in [*open_orders, *earlier]:
+            g, p = self._commitment(o_side, o_qty, o_price)
+            grid, payment = grid - g, payment - p
         for epoch in self.journal.epochs([EpochState.CLEARED, EpochState.FAILED]):
             for batch in self.journal.batches(epoch.id):
                 if batch.state != "confirmed":

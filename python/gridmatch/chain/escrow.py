@@ -59,6 +59,7 @@ from gridmatch.chain.settler import ChainSender
 from gridmatch.chain.spl import ACCOUNT_LEN
 from gridmatch.chain.trading import OrderRef, Trader, TradingMarket, dues, escrow, result_heads
 from gridmatch.epochs import InsufficientFunds, OrderIdTaken
+from gridmatch.errors import ChainError, GridmatchError, TransactionFailed
 from gridmatch.journal import Attempt, Journal, OrderMark, OrderRecord
 from gridmatch.settlement import (
     GRID,
@@ -185,10 +186,8 @@ class ProgramSettler(ChainSender):
             self._claims, self._claims_epoch = {}, epoch
         key = (order_id, participant)
         if key not in self._claims:  # deriving the order's address hashes: once an order
-            ref = OrderRef(epoch, order_id, self._trader(participant))
-            self._claims[key] = _Claim(
-                order_id, participant, self.trading.order_address(ref), self.trading.claim_ix(ref)
-            )
+            ix = self.trading.claim_ix(OrderRef(epoch, order_id, self._trader(participant)))
+            self._claims[key] = _Claim(order_id, participant, ix.accounts[2].pubkey, ix)  # its third: `order`
         return self._claims[key]
 
     def _plan(self, epoch: int, fills: Sequence[FillRow]) -> list[_Step]:
@@ -315,42 +314,99 @@ def _step_id(
 
 class OrderEscrow:
     """The epoch engine's `Escrow` through the trading program: `place` puts an accepted order
-    on chain, signed by its trader's key (`keys`), opening its epoch there if needed. Refuses,
-    sending nothing, with `InsufficientFunds` when the trader's token account holds less than
-    the order escrows (at the epoch's fee), and with `OrderIdTaken` when the chain holds an order
-    of the trader under that id already; a refusal by the chain raises `TransactionFailed`."""
+    on chain, signed by its trader's key (`keys`), opening its epoch there if needed;
+    `place_many` puts several in as few transactions as fit (with `lookup_tables`), each signed
+    by its orders' traders. An order is refused, nothing of it sent, with `InsufficientFunds`
+    when its trader's token account holds less than it escrows (at the epoch's fee; less its
+    earlier orders of the batch), and with `OrderIdTaken` when the chain holds an order of the
+    trader under that id already; a refusal by the chain is `TransactionFailed`."""
 
-    def __init__(self, chain: Chain, trading: TradingMarket, keys: Mapping[int, Keypair]) -> None:
+    def __init__(
+        self, chain: Chain, trading: TradingMarket, keys: Mapping[int, Keypair], *, lookup_tables: Sequence[Pubkey] = ()
+    ) -> None:
         self.chain = chain
         self.trading = trading
         self.keys = dict(keys)
+        self.lookup_tables = tuple(lookup_tables)
+        self._traders: dict[int, Trader] = {}
         self._open: dict[int, int] = {}  # the epoch this placed orders in last, and its fee (fixed when it opened)
 
     def place(self, order: OrderRecord) -> None:
-        t = self.trading
-        key = self.keys[order.trader]
-        ref = OrderRef(order.epoch, order.id, t.trader(key.pubkey()))
-        known = self._open.get(order.epoch)
-        addresses = [t.order_address(ref)] + ([] if known is not None else [t.epoch(order.epoch), t.governance])
-        found = self.chain.account_data(addresses)
-        fee = known if known is not None else _fee(t, found[1], found[2])
-        grid, payment = escrow(t.market, order.side, order.price, order.qty, fee_bps=fee)
-        held_grid, held_payment = self.chain.token_balances([ref.trader.grid, ref.trader.payment])
-        if grid > held_grid or payment > held_payment:
-            message = (
-                f"participant {order.trader} escrows {grid} GRID and {payment} payment base units; "
-                f"holds {held_grid} and {held_payment}"
-            )
-            raise InsufficientFunds(message, field="funds", value=order.trader)
-        if found[0] is not None:
-            message = (
-                f"order {order.id} of epoch {order.epoch} is on chain already for participant {order.trader}: "
-                "the id is skipped"
-            )
-            raise OrderIdTaken(message, field="order_id", value=order.id)
-        ixs = [t.open_epoch_ix(order.epoch)] if known is None and found[1] is None else []
-        self.chain.send([*ixs, t.place_ix(ref, order.side, order.price, order.qty)], signers=[key])
-        self._open = {order.epoch: fee}  # open on chain now
+        (refused,) = self.place_many([order])
+        if refused is not None:
+            raise refused
+
+    def place_many(self, orders: Sequence[OrderRecord]) -> list[GridmatchError | None]:
+        """Places `orders` (of one epoch); for each, None once it is on chain or the error that
+        refused it (a `ChainTimeout`: it may land yet). A transaction the chain refuses is tried
+        again order by order, so that one order's refusal is its own."""
+        if not orders:
+            return []
+        t, epoch, n = self.trading, orders[0].epoch, len(orders)
+        refs = [OrderRef(o.epoch, o.id, self._trader(o.trader)) for o in orders]
+        fee = self._open.get(epoch)
+        found = self.chain.account_data(
+            [t.order_address(r) for r in refs] + ([] if fee is not None else [t.epoch(epoch), t.governance])
+        )
+        opened = fee is not None or found[n] is not None
+        fee = fee if fee is not None else _fee(t, found[n], found[n + 1])
+        traders = list(dict.fromkeys(o.trader for o in orders))
+        amounts = self.chain.token_balances(
+            [a for p in traders for a in (self._trader(p).grid, self._trader(p).payment)]
+        )
+        held = {p: [amounts[2 * i], amounts[2 * i + 1]] for i, p in enumerate(traders)}
+        outcomes: list[GridmatchError | None] = [None] * n
+        ready = []
+        for k, order in enumerate(orders):
+            grid, payment = escrow(t.market, order.side, order.price, order.qty, fee_bps=fee)
+            holds = held[order.trader]
+            if grid > holds[0] or payment > holds[1]:
+                message = (
+                    f"participant {order.trader} escrows {grid} GRID and {payment} payment base units; "
+                    f"holds {holds[0]} and {holds[1]}"
+                )
+                outcomes[k] = InsufficientFunds(message, field="funds", value=order.trader)
+            elif found[k] is not None:
+                message = f"order {order.id} of epoch {epoch} is on chain already for participant {order.trader}"
+                outcomes[k] = OrderIdTaken(message, field="order_id", value=order.id)
+            else:
+                holds[0], holds[1] = holds[0] - grid, holds[1] - payment
+                ready.append(k)
+        places = {k: t.place_ix(refs[k], orders[k].side, orders[k].price, orders[k].qty) for k in ready}
+
+        def send(run: Sequence[int]) -> None:
+            nonlocal opened
+            ixs = ([] if opened else [t.open_epoch_ix(epoch)]) + [places[k] for k in run]
+            signers = list({orders[k].trader: self.keys[orders[k].trader] for k in run}.values())
+            try:
+                self.chain.send(ixs, signers=signers, lookup_tables=self.lookup_tables)
+            except TransactionFailed as refused:
+                if len(run) == 1:
+                    outcomes[run[0]] = refused
+                    return
+                for k in run:  # whose refusal was it? each alone
+                    send([k])
+                return
+            except ChainError as lost:  # a timeout (it may land yet), or nothing sent
+                for k in run:
+                    outcomes[k] = lost
+                return
+            opened = True
+
+        def fits(i: int, j: int) -> bool:
+            ixs = ([] if opened or i else [t.open_epoch_ix(epoch)]) + [places[k] for k in ready[i:j]]
+            return self.chain.fits(ixs, lookup_tables=self.lookup_tables)
+
+        for i, j in pack(len(ready), fits):
+            send(ready[i:j])
+        if opened:
+            self._open = {epoch: fee}
+        return outcomes
+
+    def _trader(self, participant: int) -> Trader:
+        if participant not in self._traders:  # a wallet's address and its accounts' are hashes: once each
+            self._traders[participant] = self.trading.trader(self.keys[participant].pubkey())
+        return self._traders[participant]
 
 
 def _fee(trading: TradingMarket, epoch: bytes | None, governance: bytes | None) -> int:

@@ -36,7 +36,7 @@ from gridmatch.chain.trading import TradingMarket
 from gridmatch.errors import TransactionFailed
 from gridmatch.market import Market
 from gridmatch.participants import Role
-from gridmatch.settlement import GRID, PAYMENT, TREASURY
+from gridmatch.settlement import GRID, PAYMENT, TREASURY, pack
 
 #: SOL a wallet gets in program mode: rent for its open orders (about 0.002 SOL each).
 WALLET_LAMPORTS = 10**9
@@ -51,9 +51,11 @@ class Venue:
     accounts: Accounts
     #: Each participant's (and the treasury's) wallet keypair.
     keys: dict[int, Keypair]
-    #: Address lookup tables holding the mints and every token account: with them a settlement
+    #: Address lookup tables holding the mints and every token account (program mode: the
+    #: program's accounts, every wallet and registry entry too): with them a settlement
     #: transaction names each account in one byte instead of 32, so about three times as many
-    #: transfers fit (then the 64-account limit binds, not the 1,232 bytes).
+    #: transfers fit (then the 64-account limit binds, not the 1,232 bytes), and a placement
+    #: transaction carries several orders.
     lookup_tables: tuple[Pubkey, ...] = ()
     #: The trading program's market, in program mode (None: delegate mode).
     trading: TradingMarket | None = None
@@ -104,7 +106,8 @@ class Venue:
         trading = metering = None
         if isinstance(participants, Mapping) and settle == "program":
             trading, metering = _program_market(chain, market, accounts, keys, participants, market_id)
-            addresses += trading.static_addresses() + [k.pubkey() for k in keys.values()]
+            wallets = [k.pubkey() for k in keys.values()]
+            addresses += trading.static_addresses() + wallets + [trading.participant(w) for w in wallets]
         tables: tuple[Pubkey, ...] = ()
         if lookup_tables:
             step = MAX_LOOKUP_TABLE_ADDRESSES
@@ -123,19 +126,37 @@ class Venue:
         forward to `at` first, and `at` defaults to one epoch after the clock (a live chain
         needs `at`). A refused reading raises `ReadingRefused` (a `TransactionFailed`, naming
         the program's error) and mints nothing."""
-        account = self.accounts.account(participant, GRID)
+        self.mint_grids({participant: units}, at=at)
+
+    def mint_grids(self, units: Mapping[int, int], *, at: int | None = None) -> None:
+        """`mint_grid` for several participants, their readings all at `at` and sent in as few
+        transactions as fit (program mode). Every amount is checked before anything is sent; a
+        refused reading raises its `ReadingRefused` once the readings before it are minted, and
+        none after it is sent."""
         if self.metering is None:
-            self.chain.mint_to(self.accounts.mints[GRID], account, units)
+            for participant, amount in units.items():
+                self.chain.mint_to(self.accounts.mints[GRID], self.accounts.account(participant, GRID), amount)
             return
-        energy = check_amount(units)
+        energies = {participant: check_amount(amount) for participant, amount in units.items()}
+        if not energies:
+            return
         timestamp = self._reading_time(at)
-        meter = self.metering.meter_id(participant)
-        ix = self.metering.reading_ix(meter, self.wallet(participant), account, timestamp, energy)
-        try:
-            self.chain.send([ix])
-        except TransactionFailed as exc:
-            context = f"participant {participant}'s reading of meter {meter} ({units} at {timestamp})"
-            raise refusal(exc, context) from exc
+        metering, tables = self.metering, self.lookup_tables
+        readings = [(participant, metering.meter_id(participant), energy) for participant, energy in energies.items()]
+        ixs = [
+            metering.reading_ix(meter, self.wallet(p), self.accounts.account(p, GRID), timestamp, energy)
+            for p, meter, energy in readings
+        ]
+        for i, j in pack(len(ixs), lambda i, j: self.chain.fits(ixs[i:j], lookup_tables=tables)):
+            try:
+                self.chain.send(ixs[i:j], lookup_tables=tables)
+            except TransactionFailed:
+                for (participant, meter, energy), ix in zip(readings[i:j], ixs[i:j], strict=True):
+                    try:  # whose reading was refused? each alone
+                        self.chain.send([ix], lookup_tables=tables)
+                    except TransactionFailed as exc:
+                        context = f"participant {participant}'s reading of meter {meter} ({energy} at {timestamp})"
+                        raise refusal(exc, context) from exc
 
     def _reading_time(self, at: int | None) -> int:
         if at is not None and (isinstance(at, bool) or not isinstance(at, int)):
@@ -173,7 +194,9 @@ class Venue:
 
     def escrow(self) -> OrderEscrow | None:
         """The engine's escrow (program mode)."""
-        return None if self.trading is None else OrderEscrow(self.chain, self.trading, self.keys)
+        if self.trading is None:
+            return None
+        return OrderEscrow(self.chain, self.trading, self.keys, lookup_tables=self.lookup_tables)
 
 
 def _program_market(

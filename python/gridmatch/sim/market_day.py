@@ -18,9 +18,10 @@ clearing-only day's; here they go through the whole market:
    10^6 GRID base units), *before* its sell orders: in program mode as its meter's reading at the
    epoch's start, which the oracle checks and mints through energy_token (the chain's clock moved
    to it); in delegate mode by the chain's authority; every order of
-   the sim is submitted through :meth:`EpochManager.submit` in the sim's submission order, at
-   simulated times spread over the epoch (a refusal, e.g. ``InsufficientFunds``, is counted, not
-   fatal; in program mode each accepted order is placed on chain, its funds escrowed); then the
+   the sim is submitted through :meth:`EpochManager.submit_many` in the sim's submission order,
+   :data:`ORDER_BATCH` at a time, at simulated times spread over the epoch (a refusal, e.g.
+   ``InsufficientFunds``, is counted, not fatal; in program mode each accepted order is placed on
+   chain, its funds escrowed, as many a transaction as fit); then the
    clock moves to the epoch's end and :meth:`EpochManager.step` closes, clears and settles it
    on LiteSVM (program mode: the epoch closed on chain, the result posted, each filled order
    credited, every order claimed, the fees withdrawn to the treasury).
@@ -81,7 +82,12 @@ DEPOSIT_EUR: Final[Decimal] = Decimal(20)
 """Payment deposited to every participant at the start of the day, EUR (see the module docs)."""
 
 ORDER_WINDOW_S: Final[float] = 800.0
-"""Orders of an epoch are submitted at simulated times spread over its first this many seconds."""
+"""Orders of an epoch arrive at simulated times spread over its first this many seconds."""
+
+ORDER_BATCH: Final[int] = 32
+"""Orders are taken in as a gateway would: up to this many that arrive one after the other are
+submitted together (`EpochManager.submit_many`) when the last of them arrives; in program mode
+they are escrowed in as few transactions as fit."""
 
 Progress = Callable[[int, int, "ChainEpoch"], None]
 """Called after each epoch with (epochs done, epochs in the run, that epoch's report)."""
@@ -450,30 +456,33 @@ def run_market_day(
 
         # The meter readings, at the epoch's start: each prosumer's surplus, minted before it may sell it.
         t0 = time.perf_counter_ns()
-        minted = 0
-        for i in np.flatnonzero(ep.net_wh > 0).tolist():
-            surplus = int(ep.net_wh[i])
-            venue.mint_grid(traders[i], market.grid_units(surplus), at=int(start))
-            issued["grid", traders[i]] += market.grid_units(surplus)
-            minted += surplus
+        surplus = {traders[i]: int(ep.net_wh[i]) for i in np.flatnonzero(ep.net_wh > 0).tolist()}
+        venue.mint_grids({pid: market.grid_units(wh) for pid, wh in surplus.items()}, at=int(start))
+        for pid, wh in surplus.items():
+            issued["grid", pid] += market.grid_units(wh)
+        minted = sum(surplus.values())
         mint_ns = time.perf_counter_ns() - t0
 
         t0 = time.perf_counter_ns()
-        rows = ep.orders.tolist()
+        rows = [
+            (int(trader), int(side), int(qty), int(price)) for _, trader, side, price, qty, _, _ in ep.orders.tolist()
+        ]
         accepted = buys = sells = bid = ask = 0
         spacing = ORDER_WINDOW_S / max(len(rows), 1)
-        for k, (_, trader, side, price, qty, _, _) in enumerate(rows):
-            now = start + 1 + k * spacing
-            try:
-                manager.submit(int(trader), int(side), int(qty), int(price), at=now)
-            except _REFUSALS as exc:
-                refusals[type(exc).__name__] += 1
-                continue
-            accepted += 1
-            if side == SELL:
-                sells, ask = sells + 1, ask + int(qty)
-            else:
-                buys, bid = buys + 1, bid + int(qty)
+        for first_row in range(0, len(rows), ORDER_BATCH):
+            batch = rows[first_row : first_row + ORDER_BATCH]
+            now = start + 1 + (first_row + len(batch) - 1) * spacing
+            for (_, side, qty, _), outcome in zip(batch, manager.submit_many(batch, at=now), strict=True):
+                if isinstance(outcome, _REFUSALS):
+                    refusals[type(outcome).__name__] += 1
+                    continue
+                if isinstance(outcome, Exception):
+                    raise outcome  # the chain failed, not the order: as from `submit`
+                accepted += 1
+                if side == SELL:
+                    sells, ask = sells + 1, ask + qty
+                else:
+                    buys, bid = buys + 1, bid + qty
         orders_ns = time.perf_counter_ns() - t0
 
         # The epoch ends: the engine closes, clears and settles it on the chain.
@@ -565,7 +574,7 @@ def _refusals() -> tuple[type[Exception], ...]:
 
 
 _REFUSALS: Final[tuple[type[Exception], ...]] = _refusals()
-"""What `EpochManager.submit` refuses an order with: counted, the day goes on."""
+"""What `EpochManager.submit_many` refuses an order with: counted, the day goes on."""
 
 
 def _base_units(amount: Decimal | int | str, decimals: int) -> int:
