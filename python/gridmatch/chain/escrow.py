@@ -4,7 +4,8 @@ program credits each order what it is owed, and every order claims it (pull, not
 programs/README.md, "Trading").
 
 - `OrderEscrow` is the epoch engine's `Escrow`: accepting an order places it on chain, signed by
-  its trader (opening the epoch there first), which escrows its worst case in the market's vaults.
+  its trader (opening the epoch there first), which escrows its worst case in the market's vaults;
+  a batch of orders (`EpochManager.submit_many`) goes in as few transactions as fit.
 - `ProgramSettler` is the engine's `Settler`. An ended epoch is closed on chain first (`close`),
   and the journal's orders no longer there (cancelled by their owners while it was open) are
   named, so the engine leaves them out of the book. The cleared epoch then becomes batches, each
@@ -54,7 +55,7 @@ from solders.pubkey import Pubkey
 from solders.token.state import TokenAccount, TokenAccountState
 
 from gridmatch.chain import programs
-from gridmatch.chain.base import MAX_COMPUTE_UNITS, Chain, ChainRequestInvalid
+from gridmatch.chain.base import Chain, ChainRequestInvalid
 from gridmatch.chain.settler import ChainSender
 from gridmatch.chain.spl import ACCOUNT_LEN
 from gridmatch.chain.trading import OrderRef, Trader, TradingMarket, dues, escrow, result_heads
@@ -115,7 +116,6 @@ class _Step:
     batch: Batch
     #: What the batch's id is derived from: for a claim batch, every claim as planned.
     instructions: tuple[Instruction, ...]
-    compute_units: int | None
     #: A claim batch's orders: it sends the claims of those still payable when it is signed.
     claims: tuple[_Claim, ...] = ()
 
@@ -169,7 +169,7 @@ class ProgramSettler(ChainSender):
             raise ChainRequestInvalid(message, field="batch", value=batch.id)
         step = steps[batch.idx]
         ixs = self._payable(batch.epoch, step.claims) if step.claims else list(step.instructions)
-        return self.attempt(ixs, batch.memo, step.compute_units)
+        return self.attempt(ixs, batch.memo)
 
     def _journal(self) -> Journal:
         if self.journal is None:
@@ -211,9 +211,9 @@ class ProgramSettler(ChainSender):
         sizing_memo = memo(epoch, 0, "0" * 32)  # every memo of the epoch has this length
 
         def fits(ixs: list[Instruction]) -> bool:
-            return self.chain.fits(
-                ixs, memo=sizing_memo, lookup_tables=self.lookup_tables, compute_units=MAX_COMPUTE_UNITS
-            )
+            # No compute-unit limit: the default, 200,000 an instruction, covers a credit batch
+            # (about 2,200 an order) and each claim, and a limit would take an order's bytes.
+            return self.chain.fits(ixs, memo=sizing_memo, lookup_tables=self.lookup_tables)
 
         def credit(i: int, j: int) -> list[Instruction]:
             return [t.credit_ix(epoch, results[i:j], heads[j])]
@@ -224,24 +224,22 @@ class ProgramSettler(ChainSender):
             moves.append(moved)
             fees += fee
         post = t.post_result_ix(epoch, price, volume, len(results), heads[0])
-        groups: list[tuple[list[Instruction], tuple[Transfer, ...], int | None, tuple[_Claim, ...]]] = [
-            ([post], (), None, ())
-        ]
+        groups: list[tuple[list[Instruction], tuple[Transfer, ...], tuple[_Claim, ...]]] = [([post], (), ())]
         for i, j in pack(len(results), lambda i, j: fits(credit(i, j))):
-            groups.append((credit(i, j), tuple(m for moved in moves[i:j] for m in moved), MAX_COMPUTE_UNITS, ()))
+            groups.append((credit(i, j), tuple(m for moved in moves[i:j] for m in moved), ()))
         for i, j in pack(len(claims), lambda i, j: fits([c.ix for c in claims[i:j]])):
-            groups.append(([c.ix for c in claims[i:j]], (), MAX_COMPUTE_UNITS, tuple(claims[i:j])))
+            groups.append(([c.ix for c in claims[i:j]], (), tuple(claims[i:j])))
         # Ids the chain held for a trader already: its own orders, or the engine's lost before a
         # crash; claimed one a transaction (the accounts they recorded are no table's).
         for mark in journal.marks(epoch, OrderMark.ID_TAKEN):
             claim = self._claim(epoch, mark.id, mark.trader)
-            groups.append(([claim.ix], (), MAX_COMPUTE_UNITS, (claim,)))
+            groups.append(([claim.ix], (), (claim,)))
         if fees:
-            groups.append(([t.withdraw_fees_ix()], (Transfer(PAYMENT, VAULT, TREASURY, fees),), None, ()))
+            groups.append(([t.withdraw_fees_ix()], (Transfer(PAYMENT, VAULT, TREASURY, fees),), ()))
         steps = []
-        for k, (ixs, moved_, units, batch_claims) in enumerate(groups):
+        for k, (ixs, moved_, batch_claims) in enumerate(groups):
             batch = Batch(_step_id(t, epoch, k, moved_, ixs), epoch, k, moved_)
-            steps.append(_Step(batch, tuple(ixs), units, batch_claims))
+            steps.append(_Step(batch, tuple(ixs), batch_claims))
         self._steps = {epoch: steps}
         return steps
 
