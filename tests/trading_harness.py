@@ -1,9 +1,7 @@
-"""The trading program (programs/trading) in LiteSVM, as its tests drive it: the programs loaded
-(trading, the registry, governance), the accounts no test should depend on another program to
-make written as raw bytes (mints, token accounts, the governance config, the registry), anchorpy
-instructions from the legacy IDLs with any account swapped by name, and the checks every test
-makes: what a transaction did, and that a refused one changed nothing (every account's bytes,
-owner and lamports, but the fee payer's).
+"""The trading program (programs/trading) in LiteSVM, as its tests drive it: trading, the registry
+and governance loaded into a `program_harness.Ledger` (raw accounts, anchorpy instructions with any
+account swapped by name, refusals checked to change no account), the governance config and the
+registry written as raw bytes, and markets, epochs, orders and traders made through the program.
 
 The amounts the tests expect are the engine's own arithmetic: what an order escrows from the
 client's `escrow` (the program's worst case a lot), what it is owed from `Market.split` of its own
@@ -13,131 +11,56 @@ notional (core's `money`), written out here rather than taken from the client un
 from __future__ import annotations
 
 import hashlib
-import json
-import re
 import struct
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import pytest
-from anchorpy import Context, Idl, Program, Provider, Wallet
-from solana.rpc.async_api import AsyncClient
+from anchorpy import Context
+from program_harness import (
+    GOVERNANCE_CONFIG,
+    GOVERNANCE_ID,
+    MINT_AUTHORITY,
+    REGISTRY,
+    REGISTRY_ID,
+    T0,
+    TOKEN_ACCOUNT_LEN,
+    TRADING_ID,
+    U64_MAX,
+    Ledger,
+    Sent,
+    governance_data,
+    registry_data,
+    sent_of,
+    snake,
+    with_signer,
+)
+
+# Re-exported: the trading suites import them from here.
+from program_harness import I64_MIN as I64_MIN
+from program_harness import PROGRAMS as PROGRAMS
+from program_harness import program_bytes as program_bytes
+from program_harness import sighash as sighash
+from program_harness import without_signer as without_signer
 from solders.account import Account
 from solders.address_lookup_table_account import ID as LOOKUP_TABLE_PROGRAM_ID
 from solders.address_lookup_table_account import AddressLookupTableAccount
-from solders.compute_budget import set_compute_unit_limit
 from solders.instruction import AccountMeta, Instruction
 from solders.keypair import Keypair
-from solders.litesvm import LiteSVM
-from solders.message import Message, MessageV0
+from solders.message import MessageV0
 from solders.pubkey import Pubkey
-from solders.rent import Rent
 from solders.system_program import ID as SYSTEM_PROGRAM_ID
-from solders.system_program import TransferParams, transfer
-from solders.transaction import Transaction, VersionedTransaction
-from solders.transaction_metadata import FailedTransactionMetadata, TransactionMetadata
+from solders.transaction import VersionedTransaction
 from spl.token import instructions as token_ix
 
 from gridmatch.chain.spl import TOKEN_PROGRAM_ID, associated_token_address
 from gridmatch.chain.trading import escrow
 from gridmatch.market import Market
 
-ROOT = Path(__file__).resolve().parent.parent
-PROGRAMS = ROOT / "programs"
-BUILD_COMMAND = "make programs   (that is: scripts/build-programs.sh)"
-#: What each program is built from: a .so older than any of these files is stale. Trading links
-#: the engine's own `money` (core/src).
-SOURCES = {
-    "trading": ("programs/trading", "programs/support", "core/src"),
-    "registry": ("programs/registry", "programs/support"),
-    "governance": ("programs/governance", "programs/support"),
-}
-
-
-def _address(name: str) -> Pubkey:
-    return Pubkey.from_string(json.loads((PROGRAMS / name / "idl.json").read_text())["metadata"]["address"])
-
-
-TRADING_ID = _address("trading")
-REGISTRY_ID = _address("registry")
-GOVERNANCE_ID = _address("governance")
-ENERGY_ID = _address("energy_token")
-GOVERNANCE_CONFIG, GOVERNANCE_BUMP = Pubkey.find_program_address([b"governance"], GOVERNANCE_ID)
-REGISTRY = Pubkey.create_program_address([b"registry", bytes([253])], REGISTRY_ID)  # its compile-time bump
-#: energy_token's mint authority: GRID is the mint whose authority it is.
-MINT_AUTHORITY = Pubkey.find_program_address([b"mint_authority"], ENERGY_ID)[0]
-
 MAX_UNITS = 1_400_000
 MAX_TX_BYTES = 1232
 ZERO_HASH = bytes(32)
-U64_MAX = 2**64 - 1
-I64_MIN = -(2**63)
-T0 = 1_767_225_600  # 2026-01-01T00:00:00Z
 FUNDS = 10**15
-TOKEN_ACCOUNT_LEN = 165
-MINT_LEN = 82
-
-
-def program_bytes(name: str) -> bytes:
-    """The built program, refusing a missing or stale one with the command that builds it."""
-    so = PROGRAMS / "target" / "deploy" / f"{name}.so"
-    if not so.exists():
-        pytest.fail(f"{so.relative_to(ROOT)} is missing: build it with `{BUILD_COMMAND}`", pytrace=False)
-    sources = [PROGRAMS / ".cargo" / "config.toml"]
-    for folder in SOURCES[name]:
-        sources += [p for p in (ROOT / folder).glob("**/*") if p.suffix in (".rs", ".toml")]
-    newer = [p for p in sources if p.stat().st_mtime > so.stat().st_mtime]
-    if newer:
-        names = ", ".join(str(p.relative_to(ROOT)) for p in newer[:3])
-        pytest.fail(f"{so.relative_to(ROOT)} is older than {names}: rebuild with `{BUILD_COMMAND}`", pytrace=False)
-    return so.read_bytes()
-
-
-_BYTES: dict[str, bytes] = {}
-
-
-def cached_program(name: str) -> bytes:
-    if name not in _BYTES:
-        _BYTES[name] = program_bytes(name)
-    return _BYTES[name]
-
-
-def sighash(namespace: str, name: str) -> bytes:
-    return hashlib.sha256(f"{namespace}:{name}".encode()).digest()[:8]
-
-
-def snake(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
-
-
-# --- raw account bytes ---------------------------------------------------------------------------
-
-
-def _option(key: Pubkey | None) -> bytes:
-    return b"\x01\x00\x00\x00" + bytes(key) if key is not None else bytes(36)
-
-
-def mint_data(decimals: int, mint_authority: Pubkey | None = None, freeze_authority: Pubkey | None = None) -> bytes:
-    """An initialised SPL mint (82 bytes); balances are written straight into token accounts."""
-    return _option(mint_authority) + struct.pack("<QBB", 0, decimals, 1) + _option(freeze_authority)
-
-
-def token_account_data(mint: Pubkey, owner: Pubkey, amount: int) -> bytes:
-    """An initialised SPL token account (165 bytes) holding `amount`, no delegate."""
-    return bytes(mint) + bytes(owner) + struct.pack("<Q", amount) + bytes(36) + b"\x01" + bytes(12 + 8 + 36)
-
-
-def governance_data(authorities: Sequence[Pubkey], *, paused: bool = False, fee_bps: int = 0) -> bytes:
-    """The shared contract's `GovernanceConfig` (140 bytes): up to four authorities."""
-    slots = b"".join(bytes(a) for a in authorities).ljust(128, b"\0")
-    return sighash("account", "GovernanceConfig") + slots + struct.pack("<BHB", paused, fee_bps, GOVERNANCE_BUMP)
-
-
-def registry_data(authority: Pubkey) -> bytes:
-    """The registry's `Registry` (161 bytes): one authority, no participants yet."""
-    return sighash("account", "Registry") + bytes(authority) + bytes(96) + struct.pack("<QQB", 0, 0, 253)
 
 
 # --- the result's hash chain and the amounts -----------------------------------------------------
@@ -155,56 +78,6 @@ def result_heads(results: Sequence[tuple[Pubkey, int]]) -> list[bytes]:
 
 def side_sign(side: str) -> int:
     return 1 if side == "buy" else -1
-
-
-# --- transactions ----------------------------------------------------------------------------------
-
-
-@dataclass
-class Sent:
-    """What a transaction did: `code` None on success, else the `Custom(n)` of whichever program
-    failed (through any CPI; -1 for an error that is not `Custom`), `failed` that program (the
-    innermost), its logs, compute units and size in bytes."""
-
-    code: int | None
-    failed: Pubkey | None
-    err: Any
-    logs: list[str]
-    units: int
-    size: int
-
-    @property
-    def ok(self) -> bool:
-        return self.code is None
-
-
-def _sent(result: Any, size: int) -> Sent:
-    if isinstance(result, TransactionMetadata):
-        return Sent(None, None, None, list(result.logs()), result.compute_units_consumed(), size)
-    assert isinstance(result, FailedTransactionMetadata)
-    meta = result.meta()
-    logs = list(meta.logs())
-    failed = [line.split()[1] for line in logs if re.match(r"Program \w+ failed", line)]
-    code = getattr(getattr(result.err(), "err", None), "code", None)
-    return Sent(
-        code if code is not None else -1,
-        Pubkey.from_string(failed[0]) if failed else None,
-        result.err(),
-        logs,
-        meta.compute_units_consumed(),
-        size,
-    )
-
-
-Snapshot = dict[Pubkey, tuple[int, bytes, Pubkey] | None]
-
-
-def _signers(payer: Keypair, signers: Iterable[Keypair]) -> list[Keypair]:
-    """`payer` first, then each other signer once."""
-    keys = {payer.pubkey(): payer}
-    for signer in signers:
-        keys.setdefault(signer.pubkey(), signer)
-    return list(keys.values())
 
 
 # --- what the tests hold on to -------------------------------------------------------------------
@@ -265,7 +138,7 @@ def addresses(results: Results) -> list[tuple[Pubkey, int]]:
 
 
 @dataclass
-class Chain:
+class Chain(Ledger):
     """LiteSVM with trading, the registry and governance; a governance config whose authority is
     `authority` (fee `fee_bps`); a registry with the same authority; GRID (energy_token's mint,
     9 decimals) and a payment mint (6 decimals, frozen by `freezer` when `freeze`); a treasury;
@@ -284,25 +157,14 @@ class Chain:
     traders: list[Trader] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.svm = LiteSVM()
-        self.payer = Keypair()
-        self.svm.set_account(self.payer.pubkey(), Account(10**6 * 10**9, b"", SYSTEM_PROGRAM_ID, False, 0))
-        provider = Provider(AsyncClient("http://127.0.0.1:9"), Wallet(self.payer))
-        self.program: dict[str, Program] = {}
-        for name, program_id in (("trading", TRADING_ID), ("registry", REGISTRY_ID), ("governance", GOVERNANCE_ID)):
-            self.svm.add_program(program_id, cached_program(name))
-            self.program[name] = Program(
-                Idl.from_json((PROGRAMS / name / "idl.json").read_text()), program_id, provider
-            )
+        Ledger.__init__(self, "trading", "registry", "governance")
         self.trading = self.program["trading"]
         self.set_time(T0)
-        self.watched: dict[Pubkey, None] = {}
         self.authority = self.wallet()
         self.operator = self.wallet()
         self.freezer = Keypair()
         self.set_governance()
         self.put(REGISTRY, registry_data(self.authority.pubkey()), REGISTRY_ID)
-        self.rent_token = self.svm.minimum_balance_for_rent_exemption(TOKEN_ACCOUNT_LEN)
         self.grid_mint = self.new_mint(9, MINT_AUTHORITY)
         freezer = self.freezer.pubkey() if self.freeze else None
         self.payment_mint = self.new_mint(6, Keypair().pubkey(), freezer)
@@ -314,34 +176,8 @@ class Chain:
 
     # -- plumbing ------------------------------------------------------------------------------
 
-    def watch(self, *addresses: Pubkey) -> None:
-        """Adds `addresses` to what every refusal checks is unchanged."""
-        for address in addresses:
-            self.watched[address] = None
-
-    def wallet(self, sol: int = 100) -> Keypair:
-        keypair = Keypair()
-        self.svm.set_account(keypair.pubkey(), Account(sol * 10**9, b"", SYSTEM_PROGRAM_ID, False, 0))
-        self.watch(keypair.pubkey())
-        return keypair
-
-    def put(self, address: Pubkey, data: bytes, owner: Pubkey, lamports: int | None = None) -> None:
-        """Writes an account directly (what no transaction of the test made)."""
-        if lamports is None:
-            lamports = self.svm.minimum_balance_for_rent_exemption(len(data))
-        self.svm.set_account(address, Account(lamports, data, owner, False, 0))
-        self.watch(address)
-
     def pda(self, *seeds: bytes) -> Pubkey:
         return Pubkey.find_program_address(list(seeds), TRADING_ID)[0]
-
-    def set_time(self, unix_timestamp: int) -> None:
-        clock = self.svm.get_clock()
-        clock.unix_timestamp = unix_timestamp
-        self.svm.set_clock(clock)
-
-    def now(self) -> int:
-        return self.svm.get_clock().unix_timestamp
 
     def set_governance(
         self, *, paused: bool = False, fee_bps: int | None = None, authorities: Sequence[Pubkey] = ()
@@ -349,42 +185,6 @@ class Chain:
         self.fee_bps = self.fee_bps if fee_bps is None else fee_bps
         data = governance_data(authorities or [self.authority.pubkey()], paused=paused, fee_bps=self.fee_bps)
         self.put(GOVERNANCE_CONFIG, data, GOVERNANCE_ID)
-
-    def set_rent(self, lamports_per_byte_year: int, exemption_threshold: float) -> None:
-        self.svm.set_rent(Rent(lamports_per_byte_year, exemption_threshold, 50))
-
-    def new_mint(self, decimals: int, authority: Pubkey, freeze_authority: Pubkey | None = None) -> Pubkey:
-        mint = Keypair().pubkey()
-        self.put(mint, mint_data(decimals, authority, freeze_authority), TOKEN_PROGRAM_ID)
-        return mint
-
-    def new_token_account(self, mint: Pubkey, owner: Pubkey, amount: int, address: Pubkey | None = None) -> Pubkey:
-        address = address or Keypair().pubkey()
-        self.put(address, token_account_data(mint, owner, amount), TOKEN_PROGRAM_ID, self.rent_token)
-        return address
-
-    def send(
-        self, ixs: Sequence[Instruction], *signers: Keypair, units: int | None = None, payer: Keypair | None = None
-    ) -> Sent:
-        """Sends `ixs` with `payer` (the harness's own by default) paying and `signers` signing
-        too, with a fresh blockhash (a deliberate repeat is not refused as already processed)."""
-        self.svm.expire_blockhash()
-        ixs = [set_compute_unit_limit(units), *ixs] if units is not None else list(ixs)
-        payer = payer or self.payer
-        keys = _signers(payer, signers)
-        tx = Transaction(keys, Message(ixs, payer.pubkey()), self.svm.latest_blockhash())
-        return _sent(self.svm.send_transaction(tx), len(bytes(tx)))
-
-    def simulate(self, ixs: Sequence[Instruction], *signers: Keypair) -> Sent:
-        """What `send` would do, committing nothing."""
-        self.svm.expire_blockhash()
-        keys = _signers(self.payer, signers)
-        tx = Transaction(keys, Message(list(ixs), self.payer.pubkey()), self.svm.latest_blockhash())
-        result = self.svm.simulate_transaction(tx)
-        if isinstance(result, FailedTransactionMetadata):
-            return _sent(result, len(bytes(tx)))
-        meta = result.meta()
-        return Sent(None, None, None, list(meta.logs()), meta.compute_units_consumed(), len(bytes(tx)))
 
     def lookup_table(self, addresses: Sequence[Pubkey]) -> AddressLookupTableAccount:
         """An address lookup table holding `addresses`, written straight into LiteSVM (its 56-byte
@@ -404,37 +204,12 @@ class Chain:
         self.svm.expire_blockhash()
         message = MessageV0.try_compile(self.payer.pubkey(), list(ixs), list(tables), self.svm.latest_blockhash())
         tx = VersionedTransaction(message, [self.payer])
-        return _sent(self.svm.send_transaction(tx), len(bytes(tx)))
+        return sent_of(self.svm.send_transaction(tx), len(bytes(tx)))
 
     # -- reading -------------------------------------------------------------------------------
 
-    def account(self, address: Pubkey) -> Account | None:
-        return self.svm.get_account(address)
-
-    def decode(self, address: Pubkey) -> Any:
-        account = self.svm.get_account(address)
-        assert account is not None, f"no account at {address}"
-        return self.trading.coder.accounts.decode(bytes(account.data))
-
     def state(self, epoch: EpochRef) -> str:
         return type(self.decode(epoch.address).state).__name__
-
-    def closed(self, address: Pubkey) -> bool:
-        """No account at `address` (LiteSVM keeps a closed one as an empty System account)."""
-        account = self.svm.get_account(address)
-        return account is None or (
-            account.lamports == 0 and not bytes(account.data) and account.owner == SYSTEM_PROGRAM_ID
-        )
-
-    def lamports(self, address: Pubkey) -> int:
-        account = self.svm.get_account(address)
-        return 0 if account is None else account.lamports
-
-    def balance(self, address: Pubkey) -> int:
-        account = self.svm.get_account(address)
-        if account is None or account.owner != TOKEN_PROGRAM_ID or len(account.data) != TOKEN_ACCOUNT_LEN:
-            return 0
-        return int(struct.unpack_from("<Q", bytes(account.data), 64)[0])
 
     def token_accounts(self) -> list[Pubkey]:
         return [
@@ -456,27 +231,6 @@ class Chain:
             mint = Pubkey(data[:32])
             totals[mint] = totals.get(mint, 0) + int(struct.unpack_from("<Q", data, 64)[0])
         return totals
-
-    def snapshot(self, *extra: Pubkey) -> Snapshot:
-        """Lamports, data and owner of every account the test knows (the payer's apart)."""
-        out: Snapshot = {}
-        for address in [*self.watched, *extra]:
-            account = self.svm.get_account(address)
-            out[address] = None if account is None else (account.lamports, bytes(account.data), account.owner)
-        return out
-
-    def refused(self, ixs: Sequence[Instruction], signers: Iterable[Keypair], code: int | None, *extra: Pubkey) -> Sent:
-        """Sends what must be refused (with `code`, unless None: any refusal); asserts that it
-        was and that no account changed."""
-        before = self.snapshot(*extra)
-        sent = self.send(ixs, *signers)
-        assert not sent.ok, f"accepted: {sent.logs[-8:]}"
-        if code is not None:
-            assert sent.code == code, (sent.code, sent.logs[-8:])
-        after = self.snapshot(*extra)
-        changed = [str(a) for a in before if before[a] != after[a]]
-        assert not changed, f"changed by a refused transaction: {changed}"
-        return sent
 
     # -- markets, participants -----------------------------------------------------------------
 
@@ -568,12 +322,6 @@ class Chain:
         sent = self.send([token_ix.freeze_account(params)], self.freezer)
         assert sent.ok, sent.logs
 
-    def fund(self, address: Pubkey, lamports: int) -> None:
-        """A System transfer to `address` (a pre-funded or revived account)."""
-        params = TransferParams(from_pubkey=self.payer.pubkey(), to_pubkey=address, lamports=lamports)
-        sent = self.send([transfer(params)])
-        assert sent.ok, sent.logs
-
     # -- instructions ----------------------------------------------------------------------------
 
     def ix(
@@ -584,11 +332,8 @@ class Chain:
         overrides: dict[str, Pubkey],
         remaining: Sequence[AccountMeta] = (),
     ) -> Instruction:
-        """Instruction `name` of the IDL with `accounts`, any of them swapped by `overrides`."""
-        unknown = set(overrides) - set(accounts)
-        assert not unknown, f"{name} has no account {unknown}"
-        ctx = Context(accounts={**accounts, **overrides}, remaining_accounts=list(remaining))
-        return self.trading.instruction[name](*args, ctx=ctx)
+        """Trading's instruction `name` with `accounts`, any of them swapped by `overrides`."""
+        return self.instruction("trading", name, *args, accounts=accounts, overrides=overrides, remaining=remaining)
 
     def enum(self, name: str, variant: str) -> Any:
         return getattr(self.trading.type[name], variant)()
@@ -866,18 +611,6 @@ class Chain:
 
     def epoch_fee(self, epoch: EpochRef) -> int:
         return int(self.decode(epoch.address).fee_bps)
-
-
-def with_signer(ix: Instruction, who: Pubkey) -> Instruction:
-    """`ix` with `who` marked a signer."""
-    metas = [AccountMeta(m.pubkey, True, m.is_writable) if m.pubkey == who else m for m in ix.accounts]
-    return Instruction(ix.program_id, ix.data, metas)
-
-
-def without_signer(ix: Instruction, who: Pubkey) -> Instruction:
-    """`ix` with `who` passed as an account that did not sign."""
-    metas = [AccountMeta(m.pubkey, False, m.is_writable) if m.pubkey == who else m for m in ix.accounts]
-    return Instruction(ix.program_id, ix.data, metas)
 
 
 def account_index(chain: Chain, name: str, account: str) -> int:
