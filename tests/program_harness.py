@@ -124,6 +124,31 @@ def other_bump(seeds: Sequence[bytes], program: Pubkey) -> Pubkey:
 
 # --- raw account bytes ---------------------------------------------------------------------------
 
+_FIXED_SIZES = {"u8": 1, "bool": 1, "u16": 2, "u32": 4, "u64": 8, "i64": 8, "publicKey": 32}
+
+
+def _field_size(kind: Any) -> int:
+    if isinstance(kind, str):
+        return _FIXED_SIZES[kind]
+    if "array" in kind:
+        item, count = kind["array"]
+        return _field_size(item) * int(count)
+    assert "defined" in kind, kind
+    return 1  # the programs' enums carry no fields: borsh writes the variant's index alone
+
+
+def field_offset(program: str, account: str, name: str) -> int:
+    """Where field `name` (snake_case) of `program`'s account type `account` starts: after the
+    8-byte discriminator and the fixed-size borsh fields the IDL lists before it."""
+    idl = json.loads((PROGRAMS / program / "idl.json").read_text())
+    (layout,) = [a for a in idl["accounts"] if a["name"] == account]
+    offset = 8
+    for field in layout["type"]["fields"]:
+        if snake(field["name"]) == name:
+            return offset
+        offset += _field_size(field["type"])
+    raise AssertionError(f"{account} has no field {name}")
+
 
 def _option(key: Pubkey | None) -> bytes:
     return b"\x01\x00\x00\x00" + bytes(key) if key is not None else bytes(36)
@@ -258,14 +283,18 @@ class Ledger:
         self, address: Pubkey, data: bytes | None = None, owner: Pubkey | None = None, *, absent: bool = False
     ) -> Iterator[None]:
         """Within the block, the account at `address` has `data` and `owner` (each as it was when
-        not given; lamports kept), or none at all when `absent`; afterwards it is exactly as before."""
+        not given; its lamports kept, or rent-exempt where there was no account), or none at all when
+        `absent`; afterwards it is exactly as before."""
         before = self.svm.get_account(address)
         if absent:
-            self.svm.set_account(address, Account(0, b"", SYSTEM_PROGRAM_ID, False, 0))
+            after = Account(0, b"", SYSTEM_PROGRAM_ID, False, 0)
+        elif before is None:
+            assert data is not None and owner is not None, f"no account at {address} to alter"
+            after = Account(self.svm.minimum_balance_for_rent_exemption(len(data)), data, owner, False, 0)
         else:
-            assert before is not None, f"no account at {address}"
             new_data = bytes(before.data) if data is None else data
-            self.svm.set_account(address, Account(before.lamports, new_data, owner or before.owner, False, 0))
+            after = Account(before.lamports, new_data, owner or before.owner, False, 0)
+        self.svm.set_account(address, after)
         try:
             yield
         finally:
