@@ -90,7 +90,7 @@ class _Claim:
 # The fields of an `Order` account a claim depends on, at the program's fixed offsets (programs/
 # README.md, "Accounts"): owner at 40, grid_escrow, payment_escrow, grid_due, payment_due from
 # 105, credited at 137, grid_account at 138, payment_account at 170. A claim batch reads every
-# one of its orders, and anchorpy's decoder takes a hundred times as long.
+# one of its orders, and anchorpy's decoder takes fifty times as long.
 _ORDER = struct.Struct("<40x32s33x4QB32s32s")
 
 
