@@ -17,6 +17,7 @@ import pytest
 from anchorpy import Context
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from solders.account import Account
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 from solders.system_program import CreateAccountParams, create_account
@@ -463,40 +464,49 @@ def test_an_order_cancelled_on_chain_before_close_is_reconciled_and_not_posted()
     assert_settled_as_dues_say(venue, manager, before)  # the cancel gave participant 4 all back
 
 
-def test_a_closed_recorded_account_holds_back_that_order_alone():
-    """The buyer closes its GRID account after the result, just before the claims are sent:
-    the claim transaction fails, and is signed again without that order, which is marked
-    unclaimable; every other order claims. The owner then claims it, signing, elsewhere."""
+@pytest.mark.parametrize("how", ["closed", "frozen"])
+def test_a_closed_or_frozen_recorded_account_holds_back_that_order_alone(how: str):
+    """The buyer closes its GRID account (or the mint's freeze authority freezes it) after the
+    result, just before the claims are sent: the claim transaction fails, and is signed again
+    without that order, which is marked unclaimable; every other order claims. The owner then
+    claims it, signing, to an account of its choosing."""
     venue, manager = None, None
 
-    def close_buyers_grid_account() -> None:
-        assert venue is not None
+    def spoil_buyers_grid_account() -> None:
+        assert venue is not None and isinstance(venue.chain, LiteSVMChain)
         grid = venue.accounts.account(4, GRID)
-        params = token_ix.CloseAccountParams(
-            program_id=TOKEN_PROGRAM_ID, account=grid, dest=venue.wallet(4), owner=venue.wallet(4)
-        )
-        venue.chain.send([token_ix.close_account(params)], signers=[venue.keys[4]])
+        if how == "closed":
+            params = token_ix.CloseAccountParams(
+                program_id=TOKEN_PROGRAM_ID, account=grid, dest=venue.wallet(4), owner=venue.wallet(4)
+            )
+            venue.chain.send([token_ix.close_account(params)], signers=[venue.keys[4]])
+            return
+        account = venue.chain.svm.get_account(grid)  # as a freeze authority would: its state Frozen
+        assert account is not None
+        data = bytearray(account.data)
+        data[108] = 2
+        venue.chain.svm.set_account(grid, Account(account.lamports, bytes(data), account.owner))
 
-    venue, manager = program_market(lambda inner: Scripted(inner, before={"claim": close_buyers_grid_account}))
+    venue, manager = program_market(lambda inner: Scripted(inner, before={"claim": spoil_buyers_grid_account}))
     assert venue.trading is not None
     t = venue.trading
     before = venue.balances()
     trade(manager)
     manager.step(T0 + 900)
-    assert manager.state(E0) == EpochState.FAILED  # the claims' transaction failed on the closed account
+    assert manager.state(E0) == EpochState.FAILED  # the claims' transaction failed on that account
     manager.step(T0 + 901)
     assert manager.state(E0) == EpochState.SETTLED
     (bad,) = manager.journal.orders(E0, 4)
     (mark,) = manager.journal.marks(E0, OrderMark.UNCLAIMABLE)
-    assert (mark.id, mark.trader) == (bad.id, 4) and "GRID account is closed" in mark.detail
+    assert (mark.id, mark.trader) == (bad.id, 4) and f"GRID account is {how}" in mark.detail
     grid_escrow, payment_escrow = escrow(MARKET, 1, bad.price, bad.qty)
     price = manager.journal.epoch(E0).price
     grid_due, payment_due, _ = dues(MARKET, 1, bad.filled, price, grid_escrow, payment_escrow)
     assert vaults(venue) == [grid_due, payment_due]  # the bad order's dues, and nothing else
     expected = by_dues(manager)
     now = {key: before[key] + expected.get(key, 0) for key in before}
-    now[PAYMENT, 4] = before[PAYMENT, 4] - payment_escrow  # its escrow still in the vault
-    others = [key for key in before if key != (GRID, 4)]  # its GRID account is gone
+    now[GRID, 4], now[PAYMENT, 4] = 0, before[PAYMENT, 4] - payment_escrow  # its dues still in the vaults
+    others = [key for key in before if key != (GRID, 4) or how == "frozen"]  # a closed account has no balance
     after = venue.chain.token_balances([venue.accounts.account(pid, mint) for mint, pid in others])
     assert after == [now[key] for key in others]
     # The owner claims it, signing, to a GRID account of its choosing.
