@@ -17,6 +17,7 @@ import struct
 from dataclasses import dataclass
 
 import pytest
+from program_harness import other_bump
 from solders.account import Account
 from solders.instruction import AccountMeta, Instruction
 from solders.keypair import Keypair
@@ -42,7 +43,6 @@ from trading_harness import (
     addresses,
     governance_data,
     result_heads,
-    snake,
     without_signer,
 )
 
@@ -215,7 +215,7 @@ def swap(ix: Instruction, index: int, address: Pubkey, *, signer: bool | None = 
 
 
 def slot(world: World, name: str, account: str) -> int:
-    return idl_accounts(world, name).index(account)
+    return world.chain.account_names("trading", name).index(account)
 
 
 # --- missing signer --------------------------------------------------------------------------------
@@ -284,7 +284,7 @@ def test_wrong_owner(world: World, name: str):
     another program (the System program, as any program's would be): refused, nothing changed."""
     chain = world.chain
     call = world.valid(name)
-    names = idl_accounts(world, name)
+    names = world.chain.account_names("trading", name)
     forged_any = False
     for index, account in enumerate(names):
         real = chain.account(call.ix.accounts[index].pubkey)
@@ -458,15 +458,10 @@ def test_account_substitution(world: World, name: str):
         signers = [s for s in call.signers if s.pubkey() != old] + ([signer] if signer else [])
         world.chain.refused([ix], signers, code)
         replaced.add(account if not account.startswith("#") else "order")
-    every = {snake_name for snake_name in idl_accounts(world, name)} | ({"order"} if name == "credit_orders" else set())
+    every = set(world.chain.account_names("trading", name)) | ({"order"} if name == "credit_orders" else set())
     missing = every - replaced - {a for n, a in LEGITIMATE if n == name}
     assert not missing, f"{name}: no substitution of {missing}"
     world.assert_valid(name)
-
-
-def idl_accounts(world: World, name: str) -> list[str]:
-    (ix,) = [i for i in world.chain.trading.idl.instructions if snake(i.name) == name]
-    return [snake(a.name) for a in ix.accounts]
 
 
 # --- non-canonical bump, foreign program address ---------------------------------------------------
@@ -482,17 +477,6 @@ def _seeds(world: World, name: str, account: str) -> list[bytes]:
         ("open_epoch", "epoch"): [b"epoch", bytes(world.chain.market.address), struct.pack("<Q", 15)],
         ("place_order", "order"): [b"order", bytes(world.open.address), bytes(world.buyer.key), struct.pack("<Q", 100)],
     }[(name, account)]
-
-
-def non_canonical(seeds: list[bytes], program: Pubkey) -> Pubkey:
-    """The program address of `seeds` at the highest bump below the canonical one that is valid."""
-    _, canonical = Pubkey.find_program_address(seeds, program)
-    for bump in range(canonical - 1, -1, -1):
-        try:
-            return Pubkey.create_program_address([*seeds, bytes([bump])], program)
-        except Exception:  # on the curve: not a program address
-            continue
-    raise AssertionError("no other bump")
 
 
 CREATED = [
@@ -512,7 +496,7 @@ def test_non_canonical_bump_and_foreign_program_address(world: World, name: str,
     seeds = _seeds(world, name, account)
     index = slot(world, name, account)
     assert call.ix.accounts[index].pubkey == Pubkey.find_program_address(seeds, TRADING_ID)[0]
-    for address in (non_canonical(seeds, TRADING_ID), Pubkey.find_program_address(seeds, REGISTRY_ID)[0]):
+    for address in (other_bump(seeds, TRADING_ID), Pubkey.find_program_address(seeds, REGISTRY_ID)[0]):
         world.refuse(Call(swap(call.ix, index, address), call.signers), 2006, address)
     world.assert_valid(name)
 
@@ -583,7 +567,7 @@ def cosplay_code(expected: str, given: str, created: bool) -> int | None:
 def test_type_cosplay(world: World, name: str):
     """Every account of a type the program checks, replaced by an account of each other type."""
     call = world.valid(name)
-    names = idl_accounts(world, name)
+    names = world.chain.account_names("trading", name)
     slots = [(i, EXPECTS[a]) for i, a in enumerate(names) if a in EXPECTS]
     assert slots  # credit_orders' own orders: in a committed result, below
     created = {slot(world, n, a) for n, a in CREATED if n == name}
@@ -724,7 +708,7 @@ def test_arbitrary_cpi_target(world: World, fake_token_program: Pubkey, name: st
     """The token program or the System program replaced by another program (the token program's
     code at another address, governance): 3008."""
     call = world.valid(name)
-    names = idl_accounts(world, name)
+    names = world.chain.account_names("trading", name)
     for account in ("token_program", "system_program"):
         if account in names:
             for fake in (fake_token_program, GOVERNANCE_ID, TRADING_ID):
