@@ -176,7 +176,8 @@ class LiteSVMChain(ChainBase):
                 raise TransactionFailed(f"the transaction was refused: {message}", field="send", value=error)
             record = Record(signature, ok=False, memo=None, error=message)
         self._remember(record)
-        self._save(self._touched(tx), record)
+        if self._store is not None:  # resolving the lookup tables costs; only the file needs them
+            self._save(self._touched(tx), record)
         return self._outcome(prepared.sent, record)
 
     def _remember(self, record: Record) -> None:
@@ -196,8 +197,8 @@ class LiteSVMChain(ChainBase):
         if not isinstance(message, MessageV0):
             return keys
         for lookup in message.address_table_lookups:
-            table = self._lookup_table(lookup.account_key)
-            keys += [table.addresses[i] for i in (*lookup.writable_indexes, *lookup.readonly_indexes)]
+            addresses = self._lookup_table(lookup.account_key).addresses  # a new list at each read
+            keys += [addresses[i] for i in (*lookup.writable_indexes, *lookup.readonly_indexes)]
         return keys
 
     def _get_accounts(self, addresses: Sequence[Pubkey]) -> list[Account | None]:
