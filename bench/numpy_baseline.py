@@ -6,7 +6,7 @@ orders. It is what `gridmatch.clear` has to beat to be worth a native core.
 
 What it computes, on an ``ORDER_DTYPE`` book (market orders included):
 
-- the price of the ``midpoint`` rule (DESIGN.md section 4): over all integer ticks, the prices that
+- the price of the ``midpoint`` rule (README.md, "Price rules"): over all integer ticks, the prices that
   maximise V = min(D, S), among those the ones that minimise |D - S|, forming [lo, hi]; price =
   lo + floor((hi - lo) / 2). D and S only change at limit prices, so it evaluates each distinct
   limit price *and* each run of ticks strictly between two neighbouring limit prices (there D is

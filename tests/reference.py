@@ -1,6 +1,6 @@
 """A small, obviously-correct uniform-price clearing: the oracle for differential tests.
 
-It follows DESIGN.md section 4 literally and favours clarity over speed: the k-rules look at
+It follows README.md, "Price rules", literally and favours clarity over speed: the k-rules look at
 every integer tick of a window around the book's limit prices (the window's end ticks stand for
 the constant regions beyond the lowest and highest limit). Pure Python ints, no floats.
 """

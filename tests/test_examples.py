@@ -1,6 +1,6 @@
 """Worked examples, cleared through the public API exactly as users call it.
 
-Every example states its expected numbers, worked out by hand from DESIGN.md section 4 (the
+Every example states its expected numbers, worked out by hand from README.md, "Price rules" (the
 D(p) / S(p) tables are in the comments), and is also checked field by field against the
 pure-Python reference (`tests/reference.py`). Order tables read: id, trader, side, price (MKT for
 a market order), qty, ts.
@@ -304,7 +304,7 @@ def test_no_cross(rule):
 # github.com/ratzlow/tinyEXCH, src/test/java/net/tinyexch/ob/match/AuctionMatchTest.java, which
 # quotes the rulebook's sentences ("If the reference price is € 200, the auction price will be
 # € 199."). Prices are in euro, quantities in shares; ids, traders and ts are ours.
-# DESIGN.md vs published Xetra: the results agree on all six examples.
+# The rule as README.md states it vs published Xetra: the results agree on all six examples.
 
 # fmt: off
 XETRA_EX1 = [
@@ -342,7 +342,7 @@ def test_xetra_ex1_one_auction_price(reference):
 
 def test_xetra_ex1_without_reference_price():
     # As published: one candidate is left, so no reference price is needed to fix it at 200.
-    # (DESIGN.md's step 4 reads "otherwise the reference price decides"; with one candidate left
+    # (README.md's step 4 reads "otherwise the reference price decides"; with one candidate left
     # every reference price gives that candidate, so gridmatch does not ask for one.)
     r = clear(XETRA_EX1, rule="exchange")
     assert (r.price, r.volume) == (200, 700)
@@ -425,7 +425,7 @@ XETRA_EX4 = [
 )
 def test_xetra_ex4_surplus_on_both_sides(reference, price):
     # 200 lies between the candidates and is not one: the nearest candidate, 199 (1 away; 202 is
-    # 2 away). DESIGN.md and the published result agree; it is not the reference price itself.
+    # 2 away). The stated rule and the published result agree; it is not the reference price itself.
     r = clear(XETRA_EX4, rule="exchange", reference_price=reference)
     assert (r.price, r.interval, r.volume, r.imbalance, r.welfare) == (price, (199, 202), 100, 100, 0)
     # at 199 only the two market orders trade: the market bid fills the volume first
@@ -463,9 +463,9 @@ XETRA_EX5 = [
 @pytest.mark.parametrize(
     ("reference", "price"),
     [
-        (200, 201),  # published 201; DESIGN: exactly between 199 and 201 -> the higher
-        (202, 201),  # published 201; DESIGN: at or above the highest candidate
-        (198, 199),  # published 199; DESIGN: at or below the lowest candidate
+        (200, 201),  # published 201; the rule: exactly between 199 and 201 -> the higher
+        (202, 201),  # published 201; the rule: at or above the highest candidate
+        (198, 199),  # published 199; the rule: at or below the lowest candidate
     ],
 )
 def test_xetra_ex5_no_surplus(reference, price):

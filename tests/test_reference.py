@@ -1,6 +1,6 @@
 """Hand-checked tests of tests/reference.py, so that the oracle itself is trusted.
 
-Every expected number below was worked out by hand from DESIGN.md section 4; the comments show
+Every expected number below was worked out by hand from README.md, "Price rules"; the comments show
 the D(p) / S(p) tables the numbers come from. No gridmatch import: plain pytest (+ hypothesis).
 """
 

@@ -1,4 +1,4 @@
-//! Properties of the money module: fees, trade amounts and apportioning (DESIGN.md section 3).
+//! Properties of the money module: fees, trade amounts and apportioning (README.md, "Money").
 //!
 //! Expectations are computed here from the definitions with arithmetic written independently
 //! of the crate (an exact long division for `|notional| * bps / 10_000`, largest remainder by
@@ -121,7 +121,7 @@ fn mul_div_rem(x: u128, m: u128, d: u128) -> (u128, u128) {
     (q, r)
 }
 
-/// The fee of DESIGN.md section 3: |notional| * bps / 10_000 rounded once as asked.
+/// The fee of README.md, "Money": |notional| * bps / 10_000 rounded once as asked.
 fn expected_fee(notional: i128, bps: u16, rounding: Rounding) -> u128 {
     let d = BPS_DENOMINATOR as u128;
     let (q, r) = mul_div_rem(notional.unsigned_abs(), bps as u128, d);

@@ -1,4 +1,4 @@
-//! Properties of uniform-price clearing (DESIGN.md section 4).
+//! Properties of uniform-price clearing (README.md, "Price rules").
 //!
 //! Every expectation is computed here by brute force, straight from the definitions: D(p) and
 //! S(p) by summing the orders, the rules and the allocation by re-deriving them. Nothing calls
@@ -451,7 +451,7 @@ fn pro_rata(qtys: &[u64], shared: u64) -> Vec<u64> {
     parts
 }
 
-/// The exchange rule of DESIGN.md section 4, over the limit prices moved inside the caps.
+/// The exchange rule of README.md, "Price rules", over the limit prices moved inside the caps.
 #[derive(Debug, PartialEq)]
 enum ExchangeOutcome {
     NoTrade,
@@ -755,7 +755,7 @@ proptest! {
     }
 
     /// The exchange rule: candidates are the limit prices moved inside the caps; max V, then
-    /// min surplus, then the side of the surplus, then the reference price (DESIGN.md 4).
+    /// min surplus, then the side of the surplus, then the reference price (README.md, "Price rules").
     #[test]
     fn exchange_rule_follows_the_design(
         case in case_with(exchange_rule, true, true, 0..=MAX_ORDERS, 0.5),

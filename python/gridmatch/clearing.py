@@ -100,7 +100,7 @@ def clear(
     min_price: int | None = None,
     max_price: int | None = None,
 ) -> ClearingResult:
-    """Clears `orders` at one uniform price (DESIGN.md section 4).
+    """Clears `orders` at one uniform price (README.md, "Price rules").
 
     `orders` is an `ORDER_DTYPE` array (read in place), a mapping of columns, a pandas or polars
     DataFrame with those columns, or a sequence of `Order`. `rule` is "midpoint", "marginal_ask",

@@ -1,4 +1,4 @@
-//! Aggregate demand and supply, and the price rules over them (DESIGN.md section 4).
+//! Aggregate demand and supply, and the price rules over them (README.md, "Price rules").
 
 use alloc::vec::Vec;
 
@@ -104,7 +104,7 @@ impl Curve {
         best.k_price(num, den)
     }
 
-    /// The exchange rule (Xetra-style auction price determination, as DESIGN.md fixes it).
+    /// The exchange rule (Xetra-style auction price determination, as README.md, "Price rules", states it step by step).
     pub fn exchange(
         &self,
         reference: Option<i64>,

@@ -1,4 +1,4 @@
-//! Uniform-price clearing (the call auction) of DESIGN.md section 4.
+//! Uniform-price clearing (the call auction) of README.md, "Price rules".
 
 mod allocate;
 mod curve;
@@ -185,7 +185,7 @@ mod tests {
         assert_eq!(clear(&book[..], &ClearingParams::default()), Err(CoreError::IndeterminatePrice { below: true }));
         let capped = ClearingParams { min_price: Some(0), ..ClearingParams::default() };
         assert_eq!(clear(&book[..], &capped).unwrap().price, Some(5));
-        // marginal_bid needs no lower end, but the interval is still unbounded: DESIGN refuses it.
+        // marginal_bid needs no lower end, but the interval is still unbounded: the rule refuses it.
         assert!(clear(&book[..], &params(PriceRule::MARGINAL_BID)).is_err());
     }
 

@@ -1,4 +1,4 @@
-//! The continuous limit order book (DESIGN.md section 5): price-time priority, FIFO within a
+//! The continuous limit order book (README.md, "The continuous order book"): price-time priority, FIFO within a
 //! price level, trades at the resting order's price.
 //!
 //! Every command answers with [`Event`]s. A rejected command changes nothing; an accepted
