@@ -25,12 +25,12 @@ fn read_u16(data: &[u8], at: usize) -> u16 {
 }
 
 #[inline(always)]
-fn read_u32(data: &[u8], at: usize) -> u32 {
+pub fn read_u32(data: &[u8], at: usize) -> u32 {
     u32::from_le_bytes([data[at], data[at + 1], data[at + 2], data[at + 3]])
 }
 
 #[inline(always)]
-fn write_u32(data: &mut [u8], at: usize, value: u32) {
+pub fn write_u32(data: &mut [u8], at: usize, value: u32) {
     data[at..at + 4].copy_from_slice(&value.to_le_bytes());
 }
 
@@ -69,16 +69,6 @@ impl Market {
     pub const FEES_DUE: usize = 236;
     pub const BUMP: usize = 244;
     pub const LEN: usize = 245;
-
-    #[inline(always)]
-    pub fn u32_at(data: &[u8], at: usize) -> u32 {
-        read_u32(data, at)
-    }
-
-    #[inline(always)]
-    pub fn set_u32(data: &mut [u8], at: usize, value: u32) {
-        write_u32(data, at, value)
-    }
 }
 
 /// What the instructions need of a `Market`, copied out of its data (so that no borrow of the
@@ -218,16 +208,6 @@ impl Epoch {
     #[inline(always)]
     pub fn fee_bps(data: &[u8]) -> u16 {
         read_u16(data, Self::FEE_BPS)
-    }
-
-    #[inline(always)]
-    pub fn u32_at(data: &[u8], at: usize) -> u32 {
-        read_u32(data, at)
-    }
-
-    #[inline(always)]
-    pub fn set_u32(data: &mut [u8], at: usize, value: u32) {
-        write_u32(data, at, value)
     }
 }
 

@@ -13,46 +13,41 @@
 //! only to redirect), `grid_destination` (mut), `payment_destination` (mut), `grid_vault` (mut),
 //! `payment_vault` (mut), `grid_mint`, `payment_mint`, `token_program`.
 
-use super::payout::{pay_and_close, Payout};
+use super::payout::{pay_and_close, Accounts};
 use crate::checks;
 use crate::error::TradingError;
 use crate::state::{Epoch, EpochState, Order};
 use pinocchio::{AccountView, Address, ProgramResult};
 use program_support::accounts::SYSTEM_PROGRAM_ID;
-use program_support::anchor::{instruction_discriminator, ErrorCode};
+use program_support::anchor::instruction_discriminator;
 use program_support::borsh::{field, Reader};
 
 pub const DISCRIMINATOR: [u8; 8] = instruction_discriminator("claim");
 
 pub fn process(program_id: &Address, accounts: &mut [AccountView], args: &[u8]) -> ProgramResult {
     // No "Instruction: ..." log line on the per-order paths: it costs 105 units an order.
-    let [market, epoch, order, owner, grid_destination, payment_destination, grid_vault, payment_vault, grid_mint, payment_mint, token_program, ..] =
-        accounts
-    else {
-        return Err(ErrorCode::AccountNotEnoughKeys.into());
-    };
+    let a = Accounts::split(accounts)?;
     Reader::new(args).finish()?;
 
-    let view = checks::market(market, program_id)?;
-    checks::epoch(epoch, market, program_id)?;
-    if order.owned_by(&SYSTEM_PROGRAM_ID) && order.is_data_empty() {
+    let view = checks::market(a.market, program_id)?;
+    checks::epoch(a.epoch, a.market, program_id)?;
+    if a.order.owned_by(&SYSTEM_PROGRAM_ID) && a.order.is_data_empty() {
         return Ok(()); // claimed already
     }
-    checks::order(order, epoch, program_id)?;
-    let finalised = match Epoch::state(&epoch.try_borrow()?) {
+    checks::order(a.order, a.epoch, program_id)?;
+    let finalised = match Epoch::state(&a.epoch.try_borrow()?) {
         s if s == EpochState::Finalised as u8 => true,
         s if s == EpochState::Abandoned as u8 => false,
         _ => return Err(TradingError::EpochNotDone.into()),
     };
     let owed = {
-        let data = order.try_borrow()?;
-        checks::is(owner, field::read_address(&data, Order::OWNER))?;
+        let data = a.order.try_borrow()?;
+        checks::is(a.owner, field::read_address(&data, Order::OWNER))?;
         if finalised && data[Order::CREDITED] != 0 {
             (field::read_u64(&data, Order::GRID_DUE), field::read_u64(&data, Order::PAYMENT_DUE))
         } else {
             (field::read_u64(&data, Order::GRID_ESCROW), field::read_u64(&data, Order::PAYMENT_ESCROW))
         }
     };
-    let to = Payout { grid_destination, payment_destination, grid_vault, payment_vault, grid_mint, payment_mint, token_program };
-    pay_and_close(market, &view, epoch, order, owner, to, owed)
+    pay_and_close(a, &view, owed)
 }

@@ -18,7 +18,7 @@
 use crate::amounts;
 use crate::checks;
 use crate::error::TradingError;
-use crate::state::{result_link, Epoch, EpochState, Market, Order, Side};
+use crate::state::{Epoch, EpochState, Market, Order, Side, read_u32, result_link, write_u32};
 use pinocchio::{error::ProgramError, AccountView, Address, ProgramResult};
 use program_support::accounts;
 use program_support::anchor::{instruction_discriminator, ErrorCode};
@@ -114,8 +114,8 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], args: &[u8]) 
             field::read_i64(&data, Epoch::PRICE),
             field::read_u64(&data, Epoch::VOLUME),
             Epoch::fee_bps(&data),
-            Epoch::u32_at(&data, Epoch::RESULT_COUNT),
-            Epoch::u32_at(&data, Epoch::CREDITED_COUNT),
+            read_u32(&data, Epoch::RESULT_COUNT),
+            read_u32(&data, Epoch::CREDITED_COUNT),
             field::read_u64(&data, Epoch::BOUGHT),
             field::read_u64(&data, Epoch::SOLD),
             field::read_u64(&data, Epoch::FEES),
@@ -175,7 +175,7 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], args: &[u8]) 
 
     {
         let mut data = epoch.try_borrow_mut()?;
-        Epoch::set_u32(&mut data, Epoch::CREDITED_COUNT, credited as u32);
+        write_u32(&mut data, Epoch::CREDITED_COUNT, credited as u32);
         data[Epoch::CURSOR..Epoch::CURSOR + 32].copy_from_slice(&next_hash);
         field::write_u64(&mut data, Epoch::BOUGHT, bought);
         field::write_u64(&mut data, Epoch::SOLD, sold);

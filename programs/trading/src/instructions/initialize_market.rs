@@ -12,7 +12,7 @@
 
 use crate::checks;
 use crate::error::TradingError;
-use crate::state::{Market, FEE_PAYERS, GRID_MINT_AUTHORITY, MARKET_SEED, ROUNDINGS, VAULT_SEED};
+use crate::state::{FEE_PAYERS, GRID_MINT_AUTHORITY, MARKET_SEED, Market, ROUNDINGS, VAULT_SEED, write_u32};
 use crate::vault;
 use pinocchio::{cpi::Seed, AccountView, Address, ProgramResult};
 use program_support::accounts;
@@ -113,8 +113,8 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], args: &[u8]) 
     field::write_u64(&mut data, Market::TICK, tick);
     data[Market::FEE_PAYER] = fee_payer;
     data[Market::FEE_ROUNDING] = fee_rounding;
-    Market::set_u32(&mut data, Market::EPOCH_SECONDS, epoch_seconds);
-    Market::set_u32(&mut data, Market::SETTLE_DEADLINE, settle_deadline);
+    write_u32(&mut data, Market::EPOCH_SECONDS, epoch_seconds);
+    write_u32(&mut data, Market::SETTLE_DEADLINE, settle_deadline);
     data[Market::GRID_DECIMALS] = grid_decimals;
     data[Market::PAYMENT_DECIMALS] = payment_decimals;
     data[Market::BUMP] = bump;

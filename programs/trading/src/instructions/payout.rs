@@ -7,7 +7,7 @@
 //! account that is owed nothing blocks nothing.
 
 use crate::checks;
-use crate::state::{Epoch, MarketView, Order};
+use crate::state::{Epoch, MarketView, Order, read_u32, write_u32};
 use crate::vault;
 use pinocchio::{error::ProgramError, AccountView, ProgramResult};
 use program_support::accounts;
@@ -15,8 +15,7 @@ use program_support::anchor::ErrorCode;
 use program_support::borsh::field;
 use program_support::token;
 
-/// The accounts in the order both instructions take them, after `market`, `epoch`, `order` and
-/// `owner`.
+/// Where an order's amounts go and come from.
 pub struct Payout<'a> {
     pub grid_destination: &'a AccountView,
     pub payment_destination: &'a AccountView,
@@ -25,6 +24,29 @@ pub struct Payout<'a> {
     pub grid_mint: &'a AccountView,
     pub payment_mint: &'a AccountView,
     pub token_program: &'a AccountView,
+}
+
+/// The accounts both instructions take, in their order: `market`, `epoch` (mut), `order` (mut),
+/// `owner` (mut), then the [`Payout`]'s.
+pub struct Accounts<'a> {
+    pub market: &'a AccountView,
+    pub epoch: &'a mut AccountView,
+    pub order: &'a mut AccountView,
+    pub owner: &'a mut AccountView,
+    pub to: Payout<'a>,
+}
+
+impl<'a> Accounts<'a> {
+    #[inline(always)]
+    pub fn split(accounts: &'a mut [AccountView]) -> Result<Self, ProgramError> {
+        let [market, epoch, order, owner, grid_destination, payment_destination, grid_vault, payment_vault, grid_mint, payment_mint, token_program, ..] =
+            accounts
+        else {
+            return Err(ErrorCode::AccountNotEnoughKeys.into());
+        };
+        let to = Payout { grid_destination, payment_destination, grid_vault, payment_vault, grid_mint, payment_mint, token_program };
+        Ok(Self { market, epoch, order, owner, to })
+    }
 }
 
 /// `destination` may receive `mint`: the recorded account, or (the owner signed) any token
@@ -47,17 +69,10 @@ fn destination(
     checks::token_account(destination, mint, None)
 }
 
-/// Pays `(grid, payment)` to the destinations and closes `order`.
+/// Pays `(grid, payment)` to the destinations and closes the order.
 #[inline(always)]
-pub fn pay_and_close(
-    market: &AccountView,
-    view: &MarketView,
-    epoch: &mut AccountView,
-    order: &mut AccountView,
-    owner: &mut AccountView,
-    to: Payout,
-    (grid, payment): (u64, u64),
-) -> ProgramResult {
+pub fn pay_and_close(a: Accounts, view: &MarketView, (grid, payment): (u64, u64)) -> ProgramResult {
+    let Accounts { market, epoch, order, owner, to } = a;
     accounts::writable(epoch)?;
     accounts::writable(order)?;
     accounts::writable(owner)?;
@@ -88,7 +103,7 @@ pub fn pay_and_close(
     order.close()?;
 
     let mut data = epoch.try_borrow_mut()?;
-    let live = Epoch::u32_at(&data, Epoch::LIVE_ORDERS).saturating_sub(1);
-    Epoch::set_u32(&mut data, Epoch::LIVE_ORDERS, live);
+    let live = read_u32(&data, Epoch::LIVE_ORDERS).saturating_sub(1);
+    write_u32(&mut data, Epoch::LIVE_ORDERS, live);
     Ok(())
 }

@@ -13,7 +13,7 @@
 use crate::amounts;
 use crate::checks;
 use crate::error::TradingError;
-use crate::state::{Epoch, EpochState, Order, Side, ORDER_SEED};
+use crate::state::{Epoch, EpochState, ORDER_SEED, Order, Side, read_u32, write_u32};
 use pinocchio::{cpi::Seed, AccountView, Address, ProgramResult};
 use program_support::accounts;
 use program_support::anchor::{instruction_discriminator, ErrorCode};
@@ -102,9 +102,9 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], args: &[u8]) 
         data[Order::BUMP] = bump;
     }
     let mut data = epoch.try_borrow_mut()?;
-    let placed = Epoch::u32_at(&data, Epoch::ORDERS_PLACED).checked_add(1).ok_or(TradingError::AmountOverflow)?;
-    let live = Epoch::u32_at(&data, Epoch::LIVE_ORDERS) + 1; // <= placed
-    Epoch::set_u32(&mut data, Epoch::ORDERS_PLACED, placed);
-    Epoch::set_u32(&mut data, Epoch::LIVE_ORDERS, live);
+    let placed = read_u32(&data, Epoch::ORDERS_PLACED).checked_add(1).ok_or(TradingError::AmountOverflow)?;
+    let live = read_u32(&data, Epoch::LIVE_ORDERS) + 1; // <= placed
+    write_u32(&mut data, Epoch::ORDERS_PLACED, placed);
+    write_u32(&mut data, Epoch::LIVE_ORDERS, live);
     Ok(())
 }

@@ -9,7 +9,7 @@
 use crate::amounts;
 use crate::checks;
 use crate::error::TradingError;
-use crate::state::{Epoch, EpochState};
+use crate::state::{Epoch, EpochState, read_u32, write_u32};
 use pinocchio::{AccountView, Address, ProgramResult};
 use program_support::accounts;
 use program_support::anchor::{instruction_discriminator, ErrorCode};
@@ -44,7 +44,7 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], args: &[u8]) 
     if none != (volume == 0)
         || none != (results_hash == [0u8; 32])
         || result_count == 1
-        || result_count > Epoch::u32_at(&data, Epoch::LIVE_ORDERS)
+        || result_count > read_u32(&data, Epoch::LIVE_ORDERS)
     {
         return Err(TradingError::InvalidResult.into());
     }
@@ -53,7 +53,7 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], args: &[u8]) 
 
     field::write_i64(&mut data, Epoch::PRICE, price);
     field::write_u64(&mut data, Epoch::VOLUME, volume);
-    Epoch::set_u32(&mut data, Epoch::RESULT_COUNT, result_count);
+    write_u32(&mut data, Epoch::RESULT_COUNT, result_count);
     data[Epoch::RESULTS_HASH..Epoch::RESULTS_HASH + 32].copy_from_slice(&results_hash);
     data[Epoch::CURSOR..Epoch::CURSOR + 32].copy_from_slice(&results_hash);
     Epoch::set_state(&mut data, if none { EpochState::Finalised } else { EpochState::Posted });

@@ -9,7 +9,7 @@
 
 use crate::checks;
 use crate::error::TradingError;
-use crate::state::Market;
+use crate::state::{Market, write_u32};
 use pinocchio::{AccountView, Address, ProgramResult};
 use program_support::accounts;
 use program_support::anchor::{instruction_discriminator, ErrorCode};
@@ -39,7 +39,7 @@ pub fn process(program_id: &Address, accounts: &mut [AccountView], args: &[u8]) 
     let mut data = market.try_borrow_mut()?;
     field::write_address(&mut data, Market::OPERATOR, &operator);
     field::write_address(&mut data, Market::TREASURY, treasury.address());
-    Market::set_u32(&mut data, Market::EPOCH_SECONDS, epoch_seconds);
-    Market::set_u32(&mut data, Market::SETTLE_DEADLINE, settle_deadline);
+    write_u32(&mut data, Market::EPOCH_SECONDS, epoch_seconds);
+    write_u32(&mut data, Market::SETTLE_DEADLINE, settle_deadline);
     Ok(())
 }
