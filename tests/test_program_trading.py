@@ -28,6 +28,7 @@ from solders.transaction import Transaction, VersionedTransaction
 from trading_harness import (
     FUNDS,
     GOVERNANCE_CONFIG,
+    INSTRUCTIONS,
     MAX_TX_BYTES,
     MAX_UNITS,
     PROGRAMS,
@@ -767,19 +768,7 @@ def test_the_idl_discriminators_and_sizes_are_the_programs(chain: Chain):
     """anchorpy's discriminators are sha256("global:<snake>") and sha256("account:<Name>") (what
     the program computes), its instructions the program's, its account sizes the README's."""
     names = {snake(ix.name) for ix in chain.trading.idl.instructions}
-    assert names == {
-        "initialize_market",
-        "update_market",
-        "open_epoch",
-        "place_order",
-        "cancel_order",
-        "close_epoch",
-        "post_result",
-        "credit_orders",
-        "claim",
-        "abandon_epoch",
-        "withdraw_fees",
-    }
+    assert names == set(INSTRUCTIONS)
     sources = (PROGRAMS / "trading" / "src").glob("**/*.rs")
     in_source = {m for p in sources for m in re.findall(r'instruction_discriminator\("(\w+)"\)', p.read_text())}
     assert in_source == names

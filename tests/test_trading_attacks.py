@@ -29,6 +29,7 @@ from trading_harness import (
     GOVERNANCE_CONFIG,
     GOVERNANCE_ID,
     I64_MIN,
+    INSTRUCTIONS,
     REGISTRY,
     REGISTRY_ID,
     TRADING_ID,
@@ -189,21 +190,6 @@ def build_world() -> World:
 def world() -> World:
     """One world for the module: a refusal changes nothing, and the baselines are simulated."""
     return build_world()
-
-
-INSTRUCTIONS = [
-    "initialize_market",
-    "update_market",
-    "open_epoch",
-    "place_order",
-    "cancel_order",
-    "close_epoch",
-    "post_result",
-    "credit_orders",
-    "claim",
-    "abandon_epoch",
-    "withdraw_fees",
-]
 
 
 def swap(ix: Instruction, index: int, address: Pubkey, *, signer: bool | None = None) -> Instruction:

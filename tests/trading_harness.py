@@ -61,6 +61,20 @@ MAX_UNITS = 1_400_000
 MAX_TX_BYTES = 1232
 ZERO_HASH = bytes(32)
 FUNDS = 10**15
+#: Every instruction of the trading program (programs/README.md, "Trading").
+INSTRUCTIONS = [
+    "initialize_market",
+    "update_market",
+    "open_epoch",
+    "place_order",
+    "cancel_order",
+    "close_epoch",
+    "post_result",
+    "credit_orders",
+    "claim",
+    "abandon_epoch",
+    "withdraw_fees",
+]
 
 
 # --- the result's hash chain and the amounts -----------------------------------------------------
