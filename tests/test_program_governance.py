@@ -12,12 +12,12 @@ import json
 import re
 import struct
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from anchorpy import Context, Idl, Program, Provider, Wallet
+from program_harness import Sent, sent_of
 from solana.rpc.async_api import AsyncClient
 from solders.account import Account
 from solders.instruction import AccountMeta, Instruction
@@ -27,7 +27,6 @@ from solders.message import Message
 from solders.pubkey import Pubkey
 from solders.system_program import ID as SYSTEM_PROGRAM_ID
 from solders.transaction import Transaction
-from solders.transaction_metadata import FailedTransactionMetadata, TransactionMetadata
 
 from gridmatch.chain import programs
 
@@ -79,22 +78,6 @@ def error_numbers(crate: str) -> dict[int, str]:
     return {int(code): name for name, code in re.findall(r"^\s*(\w+) = (\d+),", source, flags=re.M)}
 
 
-@dataclass
-class Sent:
-    """What a transaction did: its error code (None on success; Custom(n) of whichever program
-    failed, through any CPI; -1 for an error that is not Custom), the program where the failure
-    arose (the innermost, for a CPI), its logs and compute units."""
-
-    code: int | None
-    failed: Pubkey | None
-    logs: list[str]
-    units: int
-
-    @property
-    def ok(self) -> bool:
-        return self.code is None and self.failed is None
-
-
 Snapshot = dict[Pubkey, tuple[int, bytes, Pubkey] | None]
 
 
@@ -134,20 +117,7 @@ class Programs:
         self.svm.expire_blockhash()
         keys = [self.payer, *(s for s in signers if s.pubkey() != self.payer.pubkey())]
         tx = Transaction(keys, Message(ixs, self.payer.pubkey()), self.svm.latest_blockhash())
-        result = self.svm.send_transaction(tx)
-        if isinstance(result, TransactionMetadata):
-            return Sent(None, None, list(result.logs()), result.compute_units_consumed())
-        assert isinstance(result, FailedTransactionMetadata)
-        meta = result.meta()
-        logs = list(meta.logs())
-        failed = [line.split()[1] for line in logs if re.match(r"Program \w+ failed", line)]
-        code = getattr(getattr(result.err(), "err", None), "code", None)
-        return Sent(
-            code if code is not None else -1,
-            Pubkey.from_string(failed[0]) if failed else None,
-            logs,
-            meta.compute_units_consumed(),
-        )
+        return sent_of(self.svm.send_transaction(tx), len(bytes(tx)))
 
     def decode(self, program: str, address: Pubkey) -> Any:
         account = self.svm.get_account(address)
