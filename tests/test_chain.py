@@ -125,6 +125,11 @@ class FakeValidator:
         self.svm.warp_to_slot(self.slot)
         self.svm.expire_blockhash()
 
+    def produce(self, blocks: int) -> None:
+        """`blocks` empty blocks pass (the tip and, `lag` behind it, finality move on)."""
+        for _ in range(blocks):
+            self._new_block()
+
     def _ctx(self) -> RpcResponseContext:
         return RpcResponseContext(self.slot)
 
@@ -300,7 +305,9 @@ class FakeValidator:
         return GetSignaturesForAddressResp(out).to_json()
 
 
-def rpc_chain(validator: FakeValidator, seed: int = 0, **kwargs) -> RpcChain:
+def rpc_chain(validator: FakeValidator, seed: int = 0, *, fund: bool = True, **kwargs) -> RpcChain:
+    """An RpcChain on `validator` with fake time; `fund=False` for one that resumes an authority
+    funded before (a process started again)."""
     authority = keypair_from_seed(seed, "rpc-authority")
     clock = FakeClock()
     kwargs.setdefault("timeout", 10.0)
@@ -312,7 +319,8 @@ def rpc_chain(validator: FakeValidator, seed: int = 0, **kwargs) -> RpcChain:
         clock=clock,
         **kwargs,
     )
-    chain.fund(authority.pubkey(), 100 * 10**9)
+    if fund:
+        chain.fund(authority.pubkey(), 100 * 10**9)
     return chain
 
 
@@ -507,6 +515,23 @@ def test_the_latest_blockhash_is_valid(chain):
     assert not chain.blockhash_valid(str(Hash.new_unique()))
     with pytest.raises(ChainRequestInvalid):
         chain.blockhash_valid("not a blockhash")
+    assert not chain.expired(prepared.sent)
+    assert chain.expired(Sent(prepared.sent.signature, str(Hash.new_unique()), 0))  # no chain is at height 0
+
+
+def test_expired_refuses_what_is_not_a_sent(chain):
+    good = chain.prepare([memo_ix("x")]).sent
+    for bad, name in (
+        ("a signature", "sent"),
+        (Sent("not a signature", good.blockhash, good.last_valid_height), "signature"),
+        (Sent(good.signature, "not a blockhash", good.last_valid_height), "blockhash"),
+        (Sent(good.signature, good.blockhash, -1), "last_valid_height"),
+        (Sent(good.signature, good.blockhash, True), "last_valid_height"),  # type: ignore[arg-type]
+        (Sent(good.signature, good.blockhash, "12"), "last_valid_height"),  # type: ignore[arg-type]
+    ):
+        with pytest.raises(ChainRequestInvalid) as info:
+            chain.expired(bad)  # type: ignore[arg-type]
+        assert info.value.field == name
 
 
 def test_transaction_size_is_the_serialized_size(chain):
@@ -675,6 +700,7 @@ def test_faulty_chain_times_out_without_landing(chain):
     assert chain.token_balances([m.b]) == [0]
     # The transaction can still land: resubmitting the very same bytes is the safe retry.
     assert faulty.blockhash_valid(exc.sent.blockhash)
+    assert not faulty.expired(exc.sent)
     faulty.submit(exc.prepared)
     faulty.submit(exc.prepared)
     assert chain.token_balances([m.b]) == [GRID]
@@ -734,10 +760,12 @@ def test_litesvm_accepts_only_its_latest_blockhash():
     assert a.sent.blockhash == b.sent.blockhash and a.sent.last_valid_height is None
     chain.submit(a)
     assert chain.blockhash_valid(a.sent.blockhash)  # until the next transaction is prepared
+    assert not chain.expired(a.sent)
     chain.submit(b)
     c = chain.prepare([transfer(m, 4)])
     assert c.sent.blockhash != a.sent.blockhash
     assert not chain.blockhash_valid(a.sent.blockhash) and chain.blockhash_valid(c.sent.blockhash)
+    assert chain.expired(a.sent) and not chain.expired(c.sent)
     # a prepared transaction whose blockhash moved on can no longer land
     d = chain.prepare([transfer(m, 8)])
     chain.submit(c)
@@ -844,6 +872,7 @@ def test_a_durable_litesvm_chain_resumes_from_its_file(tmp_path):
     # a transaction signed before the restart can still land, once
     assert again.status(pending.sent.signature) is TxStatus.UNKNOWN
     assert again.blockhash_valid(pending.sent.blockhash)
+    assert not again.expired(pending.sent)
     again.submit(pending)
     again.submit(pending)
     assert again.token_balances([m.b]) == [3 * GRID]
@@ -854,6 +883,7 @@ def test_a_durable_litesvm_chain_resumes_from_its_file(tmp_path):
     mint = again.create_mint(9)
     assert mint != m.mint
     assert not again.blockhash_valid(pending.sent.blockhash)
+    assert again.expired(pending.sent)
     assert LiteSVMChain(path=path).token_balances([m.b]) == [4 * GRID]
 
 

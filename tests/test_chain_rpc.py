@@ -33,6 +33,7 @@ from test_chain import (  # noqa: E402, F401
     test_a_transfer_signed_by_no_delegate_fails,
     test_an_oversized_transaction_is_refused_before_sending,
     test_bad_requests_raise_typed_errors,
+    test_expired_refuses_what_is_not_a_sent,
     test_faulty_chain_counts_submissions_only,
     test_faulty_chain_fails_without_sending,
     test_faulty_chain_timeout_of_a_failing_transaction,
@@ -71,4 +72,6 @@ def chain(authority) -> RpcChain:
 
 
 def test_the_validator_answers(chain):
-    assert chain.blockhash_valid(chain.prepare([]).sent.blockhash)
+    prepared = chain.prepare([])
+    assert chain.blockhash_valid(prepared.sent.blockhash)
+    assert not chain.expired(prepared.sent)

@@ -19,16 +19,21 @@ The contract, for every implementation:
   signature (and the signed bytes) first; `submit` sends those exact bytes, and submitting them
   again is harmless: one signature lands at most once. Retrying with a new `send` is not: it
   signs a new transaction, and if the first one landed after all, both pay.
-- Reconciling after a timeout or a crash (what `status` and `blockhash_valid` are for):
-  `CONFIRMED`: done. `FAILED`: nothing took effect, prepare again. `PENDING` or `UNKNOWN` while
-  `blockhash_valid(sent.blockhash)`: it may still land; submit the same `Prepared` again, or wait.
-  `UNKNOWN` once the blockhash is no longer valid: it never landed and never will; prepare again.
-  Without the signature, `signature_with_memo` finds a confirmed transaction by its memo (its
-  None says only that none is confirmed now, not that none can land later).
+- Reconciling after a timeout or a crash (what `status` and `expired` are for): `CONFIRMED`:
+  done. `FAILED`: nothing took effect, prepare again. `PENDING`: it landed and is not final yet
+  (at the chain's commitment): wait, whatever the tip says. `UNKNOWN` while not
+  `expired(sent)`: it may still land; submit the same `Prepared` again, or wait. `UNKNOWN` once
+  `expired(sent)`: it never landed and never will; prepare again. `expired` judges from `sent`
+  alone (the blockhash and the last valid height journaled with the signature), so a new chain
+  object after a restart answers as the one that prepared it. Without the signature,
+  `signature_with_memo` finds a confirmed transaction by its memo (its None says only that
+  none is confirmed now, not that none can land later).
 - Amounts are integer base units (u64). Nothing raises a solders panic or a raw RPC exception:
   every failure is a `gridmatch.errors.ChainError`. A plain `ChainError` (neither
   `TransactionFailed` nor `ChainTimeout`) from `send` means nothing was sent (no connection, an
-  error answer before sending).
+  error answer before sending), except `ChainBroken`: the object can no longer be used (a
+  durable LiteSVM chain whose file could not be written); open the chain again from its file
+  and reconcile what was in flight as after a crash.
 - A chain object is not thread-safe: one caller at a time (an asyncio service runs it in one
   worker thread, or serialises calls).
 
@@ -93,6 +98,14 @@ class TransactionTooLarge(ChainRequestInvalid):
     """A transaction over Solana's limits: more than `MAX_TRANSACTION_SIZE` bytes (`field`
     "transaction_size") or more than `MAX_TRANSACTION_ACCOUNTS` accounts (`field` "accounts");
     `value` is the offending count. Nothing was sent."""
+
+
+class ChainBroken(ChainError):
+    """This chain object refuses every call: a durable `LiteSVMChain` could not write a change to
+    its file, so its runtime in memory ran ahead of the file, and the file is the truth. Open the
+    chain again from its file (`LiteSVMChain(path=...)`: it holds the state before the change
+    that failed) and reconcile what was in flight (`status`, `expired`) as after a crash.
+    `field` is "path", `value` the file."""
 
 
 class SendTimeout(ChainTimeout):
@@ -213,6 +226,12 @@ class Chain(Protocol):
         """False once a transaction built with `blockhash` can no longer land."""
         ...
 
+    def expired(self, sent: Sent) -> bool:
+        """True only once a transaction built with `sent.blockhash` can never land any more, on
+        any fork (RPC: the finalized block height has passed `sent.last_valid_height`). False
+        when that is not proven, for one that may still land or whose fate is not known yet."""
+        ...
+
     def create_lookup_table(self, addresses: Sequence[Pubkey]) -> Pubkey:
         """An address lookup table holding `addresses` (at most `MAX_LOOKUP_TABLE_ADDRESSES`),
         owned by `authority`, usable by the next `send`."""
@@ -242,6 +261,7 @@ __all__ = [
     "MAX_TRANSACTION_ACCOUNTS",
     "MAX_TRANSACTION_SIZE",
     "Chain",
+    "ChainBroken",
     "ChainRequestInvalid",
     "Prepared",
     "SendTimeout",

@@ -3,7 +3,7 @@ transactions, the SPL set-up helpers, and turning foreign exceptions into `Chain
 
 A concrete chain supplies a handful of primitives (a recent blockhash, raw submission, account
 reads, rent, a fresh mint keypair) and the queries whose answers depend on the chain
-(`status`, `blockhash_valid`, `memo_of`, ...).
+(`status`, `expired`, `memo_of`, ...).
 """
 
 from __future__ import annotations
@@ -89,6 +89,21 @@ def parse_blockhash(blockhash: str) -> Hash:
         return Hash.from_string(blockhash)
     except Exception:
         raise ChainRequestInvalid(f"not a blockhash: {blockhash!r}", field="blockhash", value=blockhash) from None
+
+
+def check_sent(sent: Sent) -> Sent:
+    """`sent` itself, once it is seen to be a `Sent` of a signature, a blockhash and a last
+    valid height that is None or a block height (it comes back from a journal)."""
+    if not isinstance(sent, Sent):
+        raise ChainRequestInvalid(f"expected a Sent, got {type(sent).__name__}", field="sent", value=sent)
+    parse_signature(sent.signature)
+    parse_blockhash(sent.blockhash)
+    height = sent.last_valid_height
+    if height is not None and (isinstance(height, bool) or not isinstance(height, int) or height < 0):
+        raise ChainRequestInvalid(
+            f"last_valid_height must be None or a block height, got {height!r}", field="last_valid_height", value=height
+        )
+    return sent
 
 
 def memo_from_transaction(tx: VersionedTransaction) -> str | None:
@@ -292,6 +307,7 @@ class ChainBase(ABC):
             raise ChainRequestInvalid(
                 f"submit takes a Prepared, got {type(prepared).__name__}", field="prepared", value=prepared
             )
+        check_sent(prepared.sent)
         if len(prepared.raw) > MAX_TRANSACTION_SIZE:
             raise TransactionTooLarge(
                 f"the transaction is {len(prepared.raw)} bytes, over the limit of {MAX_TRANSACTION_SIZE}",
@@ -303,6 +319,12 @@ class ChainBase(ABC):
         if str(tx.signatures[0]) != prepared.sent.signature:
             raise ChainRequestInvalid(
                 "prepared.raw does not carry prepared.sent.signature", field="prepared", value=prepared.sent.signature
+            )
+        if str(tx.message.recent_blockhash) != prepared.sent.blockhash:
+            raise ChainRequestInvalid(
+                "prepared.raw was not built with prepared.sent.blockhash",
+                field="prepared",
+                value=prepared.sent.blockhash,
             )
         return self._submit(prepared, tx)
 
@@ -385,6 +407,13 @@ class ChainBase(ABC):
 
     @abstractmethod
     def blockhash_valid(self, blockhash: str) -> bool: ...
+
+    def expired(self, sent: Sent) -> bool:
+        return self._expired(check_sent(sent))
+
+    @abstractmethod
+    def _expired(self, sent: Sent) -> bool:
+        """`expired` of a checked `sent`."""
 
     @abstractmethod
     def create_lookup_table(self, addresses: Sequence[Pubkey]) -> Pubkey: ...

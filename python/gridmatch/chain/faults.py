@@ -185,6 +185,9 @@ class FaultyChain:
     def blockhash_valid(self, blockhash: str) -> bool:
         return self.inner.blockhash_valid(blockhash)
 
+    def expired(self, sent: Sent) -> bool:
+        return self.inner.expired(sent)
+
     def create_lookup_table(self, addresses: Sequence[Pubkey]) -> Pubkey:
         return self.inner.create_lookup_table(addresses)
 

@@ -7,8 +7,9 @@ differs from a cluster, and how this class makes up for it:
 - There are no blocks. LiteSVM accepts exactly one blockhash, the latest, until
   `expire_blockhash()` replaces it (older ones fail with BlockhashNotFound, and are not
   recorded). This chain moves to a new blockhash when a transaction is prepared after a
-  submission, so every retry signs a new transaction, as on a cluster; a blockhash is valid until
-  then (`blockhash_valid`), and `Sent.last_valid_height` is None.
+  submission, so every retry signs a new transaction, as on a cluster; a transaction is
+  `expired` once its blockhash is not the latest any more (there is no finality to wait for),
+  and `Sent.last_valid_height` is None.
 - An identical transaction sent twice fails with AlreadyProcessed; `submit` answers a repeat with
   the first outcome instead, so resubmitting a `Prepared` is harmless.
 - LiteSVM checks neither the 1,232-byte limit nor the 64-account lock limit (it runs larger
@@ -22,13 +23,17 @@ differs from a cluster, and how this class makes up for it:
 With `path`, the chain survives its process: after every change, the accounts it touched and
 its record of transactions are committed to a SQLite file, and a new `LiteSVMChain(path=...)`
 resumes from it (the seed, authority and mint counter included). A crash loses at most the
-transaction in flight, whole: either the file holds its effects and its record, or neither.
+transaction in flight, whole: either the file holds its effects and its record, or neither. A
+transaction is reported landed (and remembered) only once the file holds it. When a write to
+the file fails, the runtime in memory has run ahead of the file: the object then refuses every
+call that reads or changes the chain with `ChainBroken`, and the chain is opened again from its
+file.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from solders.account import Account
@@ -42,6 +47,7 @@ from solders.transaction_metadata import TransactionMetadata
 
 from gridmatch.chain.base import (
     MAX_LOOKUP_TABLE_ADDRESSES,
+    ChainBroken,
     ChainRequestInvalid,
     Prepared,
     Sent,
@@ -83,7 +89,8 @@ class LiteSVMChain(ChainBase):
 
     def __init__(self, seed: int | None = None, *, path: str | os.PathLike[str] | None = None) -> None:
         super().__init__()
-        self.svm = LiteSVM()
+        self._svm = LiteSVM()
+        self._broken: tuple[str, str] | None = None  # why the chain refuses every call, and its file
         self._tip = _Tip()
         self._records: dict[str, Record] = {}
         self._by_memo: dict[str, str] = {}  # memo -> the latest confirmed signature carrying it
@@ -112,6 +119,17 @@ class LiteSVMChain(ChainBase):
             self._store.close()
             self._store = None
 
+    @property
+    def svm(self) -> LiteSVM:
+        """The runtime itself (`ChainBroken` once its file fell behind it)."""
+        self._check_usable()
+        return self._svm
+
+    def _check_usable(self) -> None:
+        if self._broken is not None:
+            message, path = self._broken
+            raise ChainBroken(message, field="path", value=path)
+
     # -- durability -------------------------------------------------------------------------
 
     def _restore(
@@ -129,21 +147,36 @@ class LiteSVMChain(ChainBase):
             if slot_hashes:
                 self.svm.set_slot_hashes(slot_hashes)
 
-    def _save(self, touched: Sequence[Pubkey], record: Record | None) -> None:
-        if self._store is None:
+    def _save(self, touched: Iterable[Pubkey], record: Record | None) -> None:
+        """Commits the accounts `touched`, `record` and the numbers that rebuild the runtime to
+        the file. Any failure breaks the chain (see `ChainBroken`): the runtime already holds
+        the change, the file does not."""
+        store = self._store
+        if store is None:
             return
-        with foreign_errors("save"):
-            accounts = {address: self.svm.get_account(address) for address in touched}
-            state = {
-                "seed": self.seed,
-                "authority": bytes(self.authority),
-                "mints": self._mints,
-                "rotations": self._tip.rotations,
-                "used": self._tip.used,
-                "slot": self.svm.get_clock().slot,
-                "slot_hashes": self.svm.get_slot_hashes(),
-            }
-        self._store.save(state, accounts, record)
+        try:
+            with foreign_errors("save"):
+                accounts = {address: self._svm.get_account(address) for address in touched}
+                state = {
+                    "seed": self.seed,
+                    "authority": bytes(self.authority),
+                    "mints": self._mints,
+                    "rotations": self._tip.rotations,
+                    "used": self._tip.used,
+                    "slot": self._svm.get_clock().slot,
+                    "slot_hashes": self._svm.get_slot_hashes(),
+                }
+            store.save(state, accounts, record)
+        except BaseException as exc:
+            message = (
+                f"the chain file {store.path} missed a change ({type(exc).__name__}: {exc}); "
+                "this object is unusable: open the chain again from its file"
+            )
+            self._broken = (message, store.path)
+            self.close()
+            if isinstance(exc, Exception):
+                raise ChainBroken(message, field="path", value=store.path) from exc
+            raise
 
     # -- primitives -------------------------------------------------------------------------
 
@@ -158,6 +191,7 @@ class LiteSVMChain(ChainBase):
             return self.svm.latest_blockhash(), None
 
     def _submit(self, prepared: Prepared, tx: VersionedTransaction) -> Sent:
+        self._check_usable()
         signature = prepared.sent.signature
         earlier = self._records.get(signature)
         if earlier is not None:
@@ -175,9 +209,9 @@ class LiteSVMChain(ChainBase):
             if not landed:
                 raise TransactionFailed(f"the transaction was refused: {message}", field="send", value=error)
             record = Record(signature, ok=False, memo=None, error=message)
-        self._remember(record)
         if self._store is not None:  # resolving the lookup tables costs; only the file needs them
-            self._save(self._touched(tx), record)
+            self._save(self._touched(tx), record)  # the file first: what it lacks never landed
+        self._remember(record)
         return self._outcome(prepared.sent, record)
 
     def _remember(self, record: Record) -> None:
@@ -191,15 +225,15 @@ class LiteSVMChain(ChainBase):
             raise TransactionFailed(f"the transaction failed: {record.error}", field="send", value=record.error)
         return sent
 
-    def _touched(self, tx: VersionedTransaction) -> list[Pubkey]:
+    def _touched(self, tx: VersionedTransaction) -> Iterator[Pubkey]:
+        """The accounts `tx` locks, resolved as `_save` reads them (so that a failure breaks the chain)."""
         message = tx.message
-        keys = list(message.account_keys)
+        yield from message.account_keys
         if not isinstance(message, MessageV0):
-            return keys
+            return
         for lookup in message.address_table_lookups:
             addresses = self._lookup_table(lookup.account_key).addresses  # a new list at each read
-            keys += [addresses[i] for i in (*lookup.writable_indexes, *lookup.readonly_indexes)]
-        return keys
+            yield from (addresses[i] for i in (*lookup.writable_indexes, *lookup.readonly_indexes))
 
     def _get_accounts(self, addresses: Sequence[Pubkey]) -> list[Account | None]:
         with foreign_errors("accounts", ChainRequestInvalid):
@@ -265,6 +299,7 @@ class LiteSVMChain(ChainBase):
         self._save([owner], None)
 
     def status(self, signature: str) -> TxStatus:
+        self._check_usable()
         record = self._records.get(str(parse_signature(signature)))
         if record is not None:
             return TxStatus.CONFIRMED if record.ok else TxStatus.FAILED
@@ -279,11 +314,18 @@ class LiteSVMChain(ChainBase):
         with foreign_errors("blockhash"):
             return bool(self.svm.latest_blockhash() == wanted)
 
+    def _expired(self, sent: Sent) -> bool:
+        wanted = parse_blockhash(sent.blockhash)
+        with foreign_errors("blockhash"):
+            return bool(self.svm.latest_blockhash() != wanted)  # the chain never goes back to it
+
     def memo_of(self, signature: str) -> str | None:
+        self._check_usable()
         record = self._records.get(str(parse_signature(signature)))
         return record.memo if record is not None and record.ok else None
 
     def signature_with_memo(self, memo: str) -> str | None:
+        self._check_usable()
         return self._by_memo.get(memo)
 
     def create_lookup_table(self, addresses: Sequence[Pubkey]) -> Pubkey:

@@ -10,9 +10,10 @@ How each outcome is decided:
   the transaction reaches the commitment (`Sent`), lands failed (`TransactionFailed`), can no
   longer land because the finalized block height passed its last valid height
   (`TransactionFailed`), or `timeout` seconds pass (`SendTimeout`: it may still land).
-- `blockhash_valid` is exact for blockhashes this object fetched (it knows their last valid
-  block height and compares it with the finalized block height, so "False" means no fork can
-  still take the transaction); for others it asks `isBlockhashValid` at "processed".
+- `expired` compares the finalized block height (never the tip's) with the transaction's last
+  valid block height: the one in `Sent` (journaled with the signature, so a new object after a
+  restart judges alike), else the one this object fetched with the blockhash. Knowing neither,
+  it answers False: nothing proves the transaction dead.
 - `status` searches the node's transaction history too (`searchTransactionHistory`), so an
   old signature is not mistaken for an unknown one on nodes that keep history.
 - `signature_with_memo` reads the memo field of `getSignaturesForAddress(authority)`, up to
@@ -211,12 +212,13 @@ class RpcChain(ChainBase):
             return False
 
     def _expired(self, sent: Sent) -> bool:
-        """True only when no fork can take the transaction any more."""
+        """True only when no fork can take the transaction any more. The tip passing the last
+        valid height proves nothing: a fork that has not passed it may still become final."""
         last_valid = (
             sent.last_valid_height if sent.last_valid_height is not None else self._last_valid.get(sent.blockhash)
         )
         if last_valid is None:
-            return not self.blockhash_valid(sent.blockhash)
+            return False
         return self._block_height(Finalized) > last_valid
 
     def prepare(

@@ -49,7 +49,16 @@ class ChainSender:
         return Attempt(p.sent.signature, p.sent.blockhash, p.sent.last_valid_height, p.raw)
 
     def submit(self, attempt: Attempt) -> None:
-        self.chain.submit(Prepared(Sent(attempt.signature, attempt.blockhash, attempt.last_valid), attempt.raw))
+        self.chain.submit(Prepared(self._sent(attempt), attempt.raw))
+
+    def expired(self, attempt: Attempt) -> bool:
+        """Whether the attempt can never land any more, judged from what the journal holds of
+        it (its blockhash and last valid height), not from this process's memory."""
+        return self.chain.expired(self._sent(attempt))
+
+    @staticmethod
+    def _sent(attempt: Attempt) -> Sent:
+        return Sent(attempt.signature, attempt.blockhash, attempt.last_valid)
 
     def status(self, signature: str) -> TxStatus:
         return self.chain.status(signature)

@@ -347,6 +347,9 @@ class _TimedSettler:
     def blockhash_valid(self, blockhash: str) -> bool:
         return bool(self._timed(lambda: self.inner.blockhash_valid(blockhash)))
 
+    def expired(self, attempt: Any) -> bool:
+        return bool(self._timed(lambda: self.inner.expired(attempt)))
+
 
 # --------------------------------------------------------------------------------------- the day
 
