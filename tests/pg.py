@@ -6,6 +6,7 @@ that Debian's package creates."""
 from __future__ import annotations
 
 import glob
+import itertools
 import os
 import shutil
 import subprocess
@@ -13,6 +14,11 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import psycopg
+
+DATABASES = itertools.count()
 
 
 def _binary(name: str) -> str:
@@ -22,20 +28,56 @@ def _binary(name: str) -> str:
     return found
 
 
+def _as_user() -> list[str]:
+    return ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+
+
+def _run(*args: str) -> None:
+    subprocess.run([*_as_user(), *args], check=True, capture_output=True)
+
+
+def _start(root: Path) -> None:
+    options = f"-k {root} -c listen_addresses='' -c fsync=on"
+    _run(_binary("pg_ctl"), "-D", str(root / "data"), "-o", options, "-l", str(root / "log"), "-w", "start")
+
+
+def _stop(root: Path) -> None:
+    """Stops the server as a crash would: every session cut, nothing shut down cleanly."""
+    _run(_binary("pg_ctl"), "-D", str(root / "data"), "-m", "immediate", "-w", "stop")
+
+
+def _root(url: str) -> Path:
+    return Path(parse_qs(urlsplit(url).query)["host"][0])
+
+
 @contextmanager
 def server() -> Iterator[str]:
     """Starts a cluster; yields the URL of its `postgres` database."""
-    as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
     root = Path(tempfile.mkdtemp(prefix="gm-pg-"))
-    data = root / "data"
-    if as_user:
+    if _as_user():
         shutil.chown(root, "postgres")
-    run = lambda *args: subprocess.run([*as_user, *args], check=True, capture_output=True)  # noqa: E731
-    run(_binary("initdb"), "-D", str(data), "-U", "gridmatch", "--auth=trust", "-E", "UTF8")
-    options = f"-k {root} -c listen_addresses='' -c fsync=on"
-    run(_binary("pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "log"), "-w", "start")
+    _run(_binary("initdb"), "-D", str(root / "data"), "-U", "gridmatch", "--auth=trust", "-E", "UTF8")
+    _start(root)
     try:
         yield f"postgresql://gridmatch@/postgres?host={root}"
     finally:
-        run(_binary("pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
+        _stop(root)
         shutil.rmtree(root, ignore_errors=True)
+
+
+@contextmanager
+def stopped(url: str) -> Iterator[None]:
+    """Crashes the server behind `url` (any of its databases'), and starts it again on leaving."""
+    _stop(_root(url))
+    try:
+        yield
+    finally:
+        _start(_root(url))
+
+
+def database(url: str) -> str:
+    """The URL of a new, empty database on the server of `url`."""
+    name = f"journal_{next(DATABASES)}"
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    return url.replace(f"{urlsplit(url).path}?", f"/{name}?")
