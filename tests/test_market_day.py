@@ -194,6 +194,7 @@ def test_the_conservation_check_catches_what_the_books_do_not_explain() -> None:
     venue.mint_grid(1, issued["grid", 1])
     venue.deposit(2, issued["payment", 2])
     t0 = dt.datetime(2016, 6, 21, 12, tzinfo=dt.UTC).timestamp()
+    manager.step(t0)
     manager.submit(1, -1, 400, 900, at=t0 + 1)
     manager.submit(2, 1, 300, 1000, at=t0 + 2)
     manager.step(t0 + 900)

@@ -69,7 +69,10 @@ def test_a_chain_that_fails_mid_batch_is_retried_and_pays_once():
     manager.step(T0 + 900)
     assert manager.state(E0) == EpochState.FAILED
     assert venue.balances() == before  # the failed transaction moved nothing
-    manager.step(T0 + 901)
+    manager.step(T0 + 904)
+    assert manager.state(E0) == EpochState.FAILED  # within its back-off (5 s): not tried again
+    assert len(manager.journal.batches(E0)[0].attempts) == 1
+    manager.step(T0 + 905)
     assert manager.state(E0) == EpochState.SETTLED
     assert moved_exactly_once(venue, manager, before)
 

@@ -494,7 +494,7 @@ def test_a_closed_or_frozen_recorded_account_holds_back_that_order_alone(how: st
     trade(manager)
     manager.step(T0 + 900)
     assert manager.state(E0) == EpochState.FAILED  # the claims' transaction failed on that account
-    manager.step(T0 + 901)
+    manager.step(T0 + 905)
     assert manager.state(E0) == EpochState.SETTLED
     (bad,) = manager.journal.orders(E0, 4)
     (mark,) = manager.journal.marks(E0, OrderMark.UNCLAIMABLE)
@@ -580,7 +580,7 @@ def test_a_failed_settlement_is_retried_and_pays_once():
     assert manager.state(E0) == EpochState.FAILED
     assert venue.balances() == escrowed  # the result is posted; nothing moved out of escrow
     assert type(epoch_on_chain(venue).state).__name__ == "Posted"
-    manager.step(T0 + 901)
+    manager.step(T0 + 905)
     assert manager.state(E0) == EpochState.SETTLED
     assert_settled_as_dues_say(venue, manager, before)
 
@@ -614,6 +614,7 @@ def test_a_crash_while_crediting_or_claiming_pays_nothing_twice(tmp_path: Path, 
     assert len(batches) - sum(1 for b in batches if b.transfers) - 1 >= 2  # several claims
     assert manager.state(E0) == EpochState.CLEARED
     assert isinstance(venue.chain, LiteSVMChain)
+    manager.close()  # as the process's death does: its journal and writer lease are released
     restarted = EpochManager(
         MARKET, settler=settler_on(venue, venue.chain), escrow=venue.escrow(), journal=journal, clock=lambda: T0 + 901
     )
@@ -638,7 +639,7 @@ def test_a_restarted_settler_signs_the_same_batches_and_refuses_others():
         fresh.prepare(Batch("0" * 32, E0, first.idx, ()))
     assert info.value.field == "batch"
     manager.settler = fresh
-    manager.step(T0 + 901)
+    manager.step(T0 + 905)
     assert manager.state(E0) == EpochState.SETTLED
 
 

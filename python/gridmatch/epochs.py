@@ -1,21 +1,37 @@
 """`EpochManager`: the 15-minute market, crash-safe.
 
-Each epoch goes pending -> open -> closed -> cleared -> settled (or failed, and retried). Every
-accepted order, state change, clearing result and settlement attempt is in the journal before
-it is acknowledged or acted on, and `recover()` resumes every epoch where it stopped:
+Each epoch goes pending -> open -> closed -> cleared -> settled. A clearing that raises makes it
+void (no trades; settled by giving every order back). A settlement transaction that fails makes
+it failed, retried after a doubling back-off, and stuck after `max_attempts` failures, until an
+operator calls `retry`. Every accepted order, state change, clearing result and settlement
+attempt is in the journal before it is acknowledged or acted on, and `recover()` resumes every
+epoch where it stopped:
 
-- an order is acknowledged only once its row is committed; an id the escrow's chain already
-  holds for the trader is journaled as taken and never given out;
+- one writer: a journal has one manager at a time (`Journal.claim_writer`); a second one, in
+  this process or another, is refused with `JournalBusy`. Within it, every decision that depends
+  on the journal (the epoch open, the participant's limit, the epoch's volume, funds committed)
+  is taken in the transaction that writes it, so concurrent `submit`s and `step`s never
+  acknowledge an order into a closed epoch or past a limit; steps never overlap;
+- the engine's clock decides which epoch is open: `submit` refuses an order whose time is
+  outside the open epoch's window (give or take `clock_tolerance`) and never steps the market;
+  a clock that goes back never reopens an epoch (an open epoch it went back before is closed
+  and cleared at once), and a jump forward closes, clears and settles the epochs in between;
+- an order is acknowledged only once its row is committed. With an escrow (the trading
+  program's) it is first journaled as being placed, then placed on chain with no lock held,
+  then acknowledged; one still being placed when its epoch closes (the process died, or the
+  close won the race) is never acknowledged, and its escrow, if it landed, is claimed back;
 - with a settler that closes epochs on its chain (the trading program's), an epoch is closed
   there first, and the journal's orders its owners cancelled there meanwhile are marked and left
   out of the book;
 - closing, clearing (fills, per-order fills, rolled-over orders, the settlement plan) and the
   state change are one transaction, so a clearing happens once or not at all;
-- each settlement transaction is journaled (its signature and blockhash) before it is sent,
-  in the same commit that records the one before it confirmed;
-  after a crash, a batch with an attempt the chain may still land is left until the chain
-  answers, and a new attempt is made only once every earlier one is known dead. A batch is
-  therefore never paid twice.
+- each settlement transaction is journaled (its signature, blockhash and last valid height)
+  before it is sent, in the same commit that records the one before it confirmed. After a
+  crash, an attempt the chain has seen is waited for, one it has not is sent again as it is,
+  and a new attempt is made only once the chain says every earlier one can never land. A batch
+  is therefore never paid twice;
+- a chain that does not answer delays clearing and settlement; it never stops the epoch clock
+  or order intake, and a subscriber that raises is logged and skipped.
 
 The clock is injectable: `step(now)` for backtests and notebooks, `run()` for services.
 """
@@ -24,6 +40,10 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import logging
+import math
+import numbers
+import threading
 import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -32,8 +52,18 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from gridmatch.clearing import clear
-from gridmatch.errors import ChainError, ChainTimeout, GridmatchError, InvalidOrder, TransactionFailed
+from gridmatch._core import PriceRule
+from gridmatch.clearing import ClearingResult, clear
+from gridmatch.errors import (
+    AmountOverflow,
+    ChainError,
+    ChainTimeout,
+    GridmatchError,
+    InvalidOrder,
+    InvalidParameter,
+    MissingReferencePrice,
+    TransactionFailed,
+)
 from gridmatch.journal import Attempt, BatchRecord, EpochRecord, Journal, OrderMark, OrderRecord, open_journal
 from gridmatch.market import Market
 from gridmatch.orders import ORDER_DTYPE
@@ -41,6 +71,8 @@ from gridmatch.participants import NotPermitted, Participant
 from gridmatch.settlement import GRID, PAYMENT, Batch, FillRow, Transfer, TxStatus
 
 _I63 = 2**63 - 1
+_LATEST = 253_402_300_799  # 9999-12-31 23:59:59 UTC: the last instant an epoch id can name
+log = logging.getLogger(__name__)
 
 
 class EpochState(enum.StrEnum):
@@ -48,9 +80,14 @@ class EpochState(enum.StrEnum):
     OPEN = "open"
     CLOSED = "closed"
     CLEARED = "cleared"
+    #: Its clearing raised (the reason is in its detail): no trades, every order expires
+    #: unfilled (an escrowed one is claimed back whole). Settled as a cleared epoch is.
+    VOID = "void"
     SETTLED = "settled"
-    #: Settlement failed; the epoch is retried at the next step.
+    #: A settlement transaction failed; tried again after a back-off.
     FAILED = "failed"
+    #: Settlement failed `max_attempts` times; it waits for an operator (`EpochManager.retry`).
+    STUCK = "stuck"
 
 
 class EpochClosed(GridmatchError, ValueError):
@@ -75,7 +112,9 @@ class OrderIdTaken(GridmatchError, ValueError):
 class Settler(Protocol):
     """What the epoch engine needs from a chain to settle: plans batches of transfers, signs
     one (without sending it), sends signed bytes (again, harmlessly, after a crash: a signature
-    lands at most once), and answers for a transaction it may have sent before.
+    lands at most once), and answers for a transaction it may have sent before: its status, and
+    whether it has expired (it can never land: judged from the attempt's journaled blockhash and
+    last valid height, never from what a chain object remembers).
 
     Optional: `bind(journal)` is handed the engine's journal; `close(epoch)` closes an ended
     epoch on the chain before it is cleared (a no-op for one closed already) and returns the ids
@@ -85,17 +124,15 @@ class Settler(Protocol):
     def prepare(self, batch: Batch) -> Attempt: ...
     def submit(self, attempt: Attempt) -> None: ...
     def status(self, signature: str) -> TxStatus: ...
-    def blockhash_valid(self, blockhash: str) -> bool: ...
+    def expired(self, attempt: Attempt) -> bool: ...
 
 
 class Escrow(Protocol):
     """Where accepted orders' funds are held until settlement (the trading program's vaults):
-    `place` commits an order's funds, or raises (`InsufficientFunds`, `OrderIdTaken`, a
-    `ChainError`) having committed nothing. The order's journal row is written in the same
-    transaction, so a refusal leaves no trace of the order anywhere (an `OrderIdTaken` leaves
-    the id marked taken, and the order is placed under the next id). `place_many` does the
-    same for orders of one epoch at once, returning for each None (committed) or the error
-    that refused it."""
+    `place_many` commits the funds of orders of one epoch, returning for each None (committed)
+    or the error that refused it, having committed nothing of it (`InsufficientFunds`,
+    `OrderIdTaken`, a `ChainError`; a `ChainTimeout` means it may land yet). `place` does the
+    same for one order, raising."""
 
     def place(self, order: OrderRecord) -> None: ...
     def place_many(self, orders: Sequence[OrderRecord]) -> list[GridmatchError | None]: ...
@@ -129,6 +166,60 @@ class EpochEvent:
     fills: tuple[FillRow, ...] = field(default=(), repr=False)
 
 
+@dataclass(frozen=True)
+class EngineStatus:
+    """What an operator needs at a glance: the epoch taking orders, the epochs still being
+    cleared or settled, and those whose settlement gave up (`EpochManager.retry` resumes one)."""
+
+    open_epoch: int | None
+    unsettled: tuple[EpochRecord, ...]
+    stuck: tuple[EpochRecord, ...]
+
+
+@dataclass(frozen=True)
+class _Order:
+    """An order's checked arguments."""
+
+    trader: int
+    side: int
+    qty: int
+    price: int
+    rollover: bool
+
+    @classmethod
+    def of(cls, trader: object, side: object, qty: object, price: object, rollover: object) -> _Order:
+        if side not in (1, -1) or isinstance(side, bool):
+            raise InvalidOrder(f"side = {side!r}: must be +1 (buy) or -1 (sell)", field="side", value=side)
+        if not isinstance(rollover, bool):
+            raise InvalidOrder(f"rollover = {rollover!r}: must be a bool", field="rollover", value=rollover)
+        return cls(
+            _integer("trader", trader, 1, _I63),
+            int(side),
+            _integer("qty", qty, 1, _I63),
+            _integer("price", price, -_I63, _I63),
+            rollover,
+        )
+
+
+def _integer(name: str, value: object, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not low <= int(value) <= high:
+        raise InvalidOrder(f"{name} = {value!r}: must be an integer in {low}..{high}", field=name, value=value)
+    return int(value)
+
+
+def _instant(name: str, value: object, error: type[GridmatchError] = InvalidOrder) -> float:
+    """A POSIX time an epoch id can name (NaN, infinities and bools refused)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= float(value) <= _LATEST:
+        raise error(f"{name} = {value!r}: must be a POSIX time in 1970..9999", field=name, value=value)
+    return float(value)
+
+
+def _positive(name: str, value: object, *, whole: bool = False) -> None:
+    kinds = (int,) if whole else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kinds) or not 0 <= value < math.inf:
+        raise InvalidParameter(f"{name} = {value!r}: must be a finite number >= 0", field=name, value=value)
+
+
 class EpochManager:
     """Runs a market's epochs over a journal and, when given one, a settler.
 
@@ -137,6 +228,11 @@ class EpochManager:
     funds are escrowed as it is accepted (rollover orders are refused: their rest would need
     its trader's signature in the next epoch). A settler with a `bind` method is handed the
     journal (the trading program's rebuilds its batches from the epoch's orders and fills).
+
+    `clock_tolerance` (seconds) is how far an order's time may lie outside the open epoch, and
+    an open epoch ahead of the clock, before they count as a clock fault. A settlement that
+    fails is retried after `retry_delay` seconds, doubling, `max_attempts` times in all, then
+    the epoch is `STUCK`. The journal's writer lease is waited for up to `lease_wait` seconds.
     """
 
     def __init__(
@@ -148,9 +244,20 @@ class EpochManager:
         funds: Funds | None = None,
         escrow: Escrow | None = None,
         clock: Callable[[], float] = time.time,
+        clock_tolerance: float = 2.0,
+        max_attempts: int = 5,
+        retry_delay: float = 5.0,
+        lease_wait: float = 0.0,
     ) -> None:
+        _positive("clock_tolerance", clock_tolerance)
+        _positive("retry_delay", retry_delay)
+        _positive("lease_wait", lease_wait)
+        _positive("max_attempts", max_attempts, whole=True)
+        if max_attempts < 1:
+            raise InvalidParameter(f"max_attempts = {max_attempts}: must be >= 1", field="max_attempts", value=0)
         self.market = market
         self.journal = open_journal(journal)
+        self.journal.claim_writer(lease_wait)
         self.journal.bind(market)
         self.settler = settler
         bind = getattr(settler, "bind", None)
@@ -159,10 +266,25 @@ class EpochManager:
         self.funds = funds
         self.escrow = escrow
         self.clock = clock
+        self.clock_tolerance = float(clock_tolerance)
+        self.max_attempts = max_attempts
+        self.retry_delay = float(retry_delay)
+        self._stepping = threading.Lock()  # steps never overlap; order intake never waits for one
+        #: Each (epoch, side)'s journaled and in-flight lots, kept with the journal's rows (this
+        #: manager is the journal's one writer): summing them at every order would cost O(n).
+        self._volume: dict[tuple[int, int], int] = {}
         self._subscribers: list[Callable[[EpochEvent], None]] = []
-        self._queues: list[asyncio.Queue[EpochEvent]] = []
-        #: The epoch the last `step` was in: orders within it need no new step.
-        self._stepped: int | None = None
+        self._queues: list[tuple[asyncio.AbstractEventLoop, asyncio.Queue[EpochEvent]]] = []
+
+    def close(self) -> None:
+        """Releases the journal (and its writer lease)."""
+        self.journal.close()
+
+    def __enter__(self) -> EpochManager:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # -- participants ---------------------------------------------------------------------
 
@@ -187,211 +309,308 @@ class EpochManager:
     def submit(
         self, trader: int, side: int, qty: int, price: int, *, rollover: bool = False, at: float | None = None
     ) -> OrderAck:
-        """Places a limit order in the epoch open at `at` (default: now). The order is in the
-        journal when this returns; a refusal raises a typed error and changes nothing."""
-        epoch = self._epoch_at(at)
-        self._check(epoch, trader, side, qty, price, rollover)
-        while True:
-            lost: ChainTimeout | None = None
-            with self.journal.transaction():  # the id and its row (or its mark) together: no id given twice
-                order = OrderRecord(
-                    self.journal.next_order_id(), epoch, trader, side, price, qty, 0, rollover, None, None
-                )
-                try:
-                    if self.escrow is not None:
-                        self.escrow.place(order)
-                except OrderIdTaken as taken:
-                    self.journal.mark_order(epoch, order.id, trader, OrderMark.ID_TAKEN, str(taken))
-                    continue
-                except ChainTimeout as timeout:  # it may still land: its id is never given out again
-                    self._lost(order, timeout)
-                    lost = timeout
-                else:
-                    self.journal.add_order(order)
-            if lost is not None:
-                raise lost
-            return OrderAck(order.id, epoch, trader, side, qty, price)
+        """Places a limit order in the open epoch; `at` (default: the clock) must lie in its
+        window. The order is in the journal when this returns; a refusal raises a typed error
+        and changes nothing (a `ChainTimeout` of an escrowed order: see `submit_many`)."""
+        (outcome,) = self._accept([(trader, side, qty, price, rollover)], at)
+        if isinstance(outcome, GridmatchError):
+            raise outcome
+        return outcome
 
     def submit_many(
         self, orders: Sequence[tuple[int, int, int, int]], *, at: float | None = None
     ) -> list[OrderAck | GridmatchError]:
-        """Places limit orders `(trader, side, qty, price)` in the epoch open at `at` together:
-        each checked as `submit` checks it (against the batch's earlier orders too), the
-        accepted escrowed at once (the trading program's: as many a transaction as fit) and
-        journaled in one transaction, ids in the batch's order. Returns, in order, each one's
-        acknowledgement or the typed error that refused it (a refusal changes nothing)."""
-        epoch = self._epoch_at(at)
+        """Places limit orders `(trader, side, qty, price)` in the open epoch together: each
+        checked as `submit` checks it (against the batch's earlier orders too), the accepted
+        escrowed at once (the trading program's: as many a transaction as fit) and journaled,
+        ids in the batch's order. Returns, in order, each one's acknowledgement or the typed
+        error that refused it (a refusal changes nothing; a `ChainTimeout` means the order may
+        yet reach the chain: it is never acknowledged, and its escrow is claimed back with its
+        epoch)."""
+        return self._accept([(*o, False) for o in orders], at)
+
+    def _accept(self, items: Sequence[tuple[Any, ...]], at: object) -> list[OrderAck | GridmatchError]:
+        """Checks and journals orders in one transaction, which re-checks everything they depend
+        on (the epoch open, limits, volume, funds committed), so concurrent calls and steps can
+        never acknowledge an order into a closed epoch or past a limit. With an escrow, the
+        orders are journaled as being placed, placed on chain with no lock held, and then
+        acknowledged, each only if its epoch did not close meanwhile."""
+        when = self.clock() if at is None else _instant("at", at)
         results: dict[int, OrderAck | GridmatchError] = {}
-        earlier: dict[int, list[tuple[int, int, int]]] = defaultdict(list)  # each trader's accepted ones
-        waiting = []
-        for k, (trader, side, qty, price) in enumerate(orders):
+        checked: dict[int, _Order] = {}
+        for k, item in enumerate(items):
             try:
-                self._check(epoch, trader, side, qty, price, False, earlier[trader])
+                checked[k] = _Order.of(*item)
             except GridmatchError as refused:
                 results[k] = refused
-                continue
-            earlier[trader].append((side, qty, price))
-            waiting.append(k)
-        while waiting:  # again under new ids for the orders whose ids the chain held already
-            taken = []
-            with self.journal.transaction():
-                first = self.journal.next_order_id()
-                records = []
-                for i, k in enumerate(waiting):
-                    trader, side, qty, price = orders[k]
-                    records.append(OrderRecord(first + i, epoch, trader, side, price, qty, 0, False, None, None))
-                outcomes = self.escrow.place_many(records) if self.escrow is not None else [None] * len(records)
-                for k, order, outcome in zip(waiting, records, outcomes, strict=True):
-                    if outcome is None:
-                        self.journal.add_order(order)
-                        results[k] = OrderAck(order.id, epoch, order.trader, order.side, order.qty, order.price)
-                    elif isinstance(outcome, OrderIdTaken):
-                        self.journal.mark_order(epoch, order.id, order.trader, OrderMark.ID_TAKEN, str(outcome))
-                        taken.append(k)
-                    else:
-                        if isinstance(outcome, ChainTimeout):
-                            self._lost(order, outcome)
-                        results[k] = outcome
-            waiting = taken
-        return [results[k] for k in range(len(orders))]
+            except TypeError:
+                results[k] = InvalidOrder(f"order {item!r}: expected (trader, side, qty, price)", field="order")
+        traders = {o.trader for o in checked.values()}
+        holdings = {p: self.funds.holdings(p) for p in traders} if self.funds is not None else {}
+        waiting = list(checked)
+        while waiting:
+            placing = self._journal_orders(when, [(k, checked[k]) for k in waiting], holdings, results)
+            waiting = self._place(placing, results) if self.escrow is not None else []
+        return [results[k] for k in range(len(items))]
 
-    def _epoch_at(self, at: float | None) -> int:
-        """The epoch open at `at` (default: now), stepping there first."""
-        now = self.clock() if at is None else at
-        epoch = self.market.epoch_id(now)
-        if epoch != self._stepped:
-            self.step(now)
+    def _journal_orders(
+        self,
+        when: float,
+        orders: Sequence[tuple[int, _Order]],
+        holdings: dict[int, tuple[int, int]],
+        results: dict[int, OrderAck | GridmatchError],
+    ) -> list[tuple[int, OrderRecord]]:
+        """Journals the orders that pass their checks: as orders (acknowledged) without an
+        escrow, as being placed with one (returned, to be placed)."""
+        added: list[OrderRecord] = []
+        placing: list[tuple[int, OrderRecord]] = []
+        try:
+            with self.journal.transaction():
+                try:
+                    epoch = self._open_epoch(when)
+                except EpochClosed as closed:
+                    results.update((k, closed) for k, _ in orders)
+                    return []
+                intents: dict[int, list[_Order]] = defaultdict(list)  # each trader's, of this batch
+                next_id = self.journal.next_order_id()
+                for k, o in orders:
+                    try:
+                        self._check(epoch, o, holdings.get(o.trader), intents[o.trader])
+                    except GridmatchError as refused:
+                        results[k] = refused
+                        continue
+                    record = OrderRecord(next_id, epoch, o.trader, o.side, o.price, o.qty, 0, o.rollover, None, None)
+                    next_id += 1
+                    if self.escrow is None:
+                        self.journal.add_order(record)
+                        results[k] = _ack(record)
+                    else:
+                        self.journal.mark_order(epoch, record.id, o.trader, OrderMark.PLACING, "")
+                        placing.append((k, record))
+                        intents[o.trader].append(o)
+                    self._add_volume(record, 1)
+                    added.append(record)
+        except BaseException:
+            for record in added:
+                self._add_volume(record, -1)
+            raise
+        return placing
+
+    def _place(
+        self, placing: Sequence[tuple[int, OrderRecord]], results: dict[int, OrderAck | GridmatchError]
+    ) -> list[int]:
+        """Places journaled intents on the escrow's chain (no lock held), then acknowledges
+        each one it took, unless its epoch closed meanwhile. Returns the batch positions to
+        place again under new ids (the chain held theirs already)."""
+        assert self.escrow is not None
+        if not placing:
+            return []
+        outcomes = self.escrow.place_many([r for _, r in placing])
+        again = []
+        with self.journal.transaction():
+            for (k, record), outcome in zip(placing, outcomes, strict=True):
+                still = self.journal.unmark_order(record.id, record.trader, OrderMark.PLACING)
+                if outcome is None and still:
+                    self.journal.add_order(record)
+                    results[k] = _ack(record)
+                    continue
+                self._add_volume(record, -1)
+                if outcome is None:  # its epoch closed while it was placed: see `_close`
+                    message = f"epoch {record.epoch} closed while the order was placed; its escrow is returned"
+                    results[k] = EpochClosed(message, field="epoch", value=record.epoch)
+                elif isinstance(outcome, OrderIdTaken):
+                    if still:
+                        self.journal.mark_order(
+                            record.epoch, record.id, record.trader, OrderMark.ID_TAKEN, str(outcome)
+                        )
+                    again.append(k)
+                else:
+                    if isinstance(outcome, ChainTimeout) and still:  # it may land yet: never given again
+                        detail = f"placing it timed out: {outcome}"
+                        self.journal.mark_order(record.epoch, record.id, record.trader, OrderMark.ID_TAKEN, detail)
+                    results[k] = outcome
+        return again
+
+    def _open_epoch(self, when: float) -> int:
+        """The epoch taking orders, if `when` lies in its window (give or take the tolerance)."""
+        found = self.journal.epochs([EpochState.OPEN])
+        if not found:
+            epoch = self.market.epoch_id(when)
+            raise EpochClosed(f"no epoch is open (epoch {epoch} is not)", field="epoch", value=epoch)
+        epoch = found[-1].id
+        start, end = (t.timestamp() for t in self.market.epoch_bounds(epoch))
+        if not start - self.clock_tolerance <= when < end + self.clock_tolerance:
+            message = f"at = {when}: outside the open epoch {epoch} [{start}, {end}) by more than the tolerance"
+            raise EpochClosed(message, field="at", value=when)
         return epoch
 
-    def _check(
-        self,
-        epoch: int,
-        trader: int,
-        side: int,
-        qty: int,
-        price: int,
-        rollover: bool,
-        earlier: Sequence[tuple[int, int, int]] = (),
-    ) -> None:
-        """Refuses an order `submit` would not accept: `earlier` are the trader's orders of the
-        same batch, accepted and not yet journaled (they count against its limit and funds)."""
-        for name, value, low in (("qty", qty, 1), ("price", price, -_I63)):
-            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= _I63:
-                raise InvalidOrder(f"{name} = {value!r}: must be an integer in range", field=name, value=value)
-        if side not in (1, -1):
-            raise InvalidOrder(f"side = {side!r}: must be +1 (buy) or -1 (sell)", field="side", value=side)
-        if rollover and self.escrow is not None:
-            raise InvalidOrder("rollover = True: not with escrowed orders", field="rollover", value=rollover)
-        self.participant(trader).require(side)
-        record = self.journal.epoch(epoch)
-        if record is None or record.state != EpochState.OPEN:
-            raise EpochClosed(f"epoch {epoch} is not open", field="epoch", value=epoch)
-        placed = self.journal.count_orders(epoch, trader) + len(earlier)
+    def _check(self, epoch: int, o: _Order, holdings: tuple[int, int] | None, intents: Sequence[_Order]) -> None:
+        """Refuses an order the open epoch cannot take. Its trader's orders journaled already
+        count against its limit and funds, and so do those being placed (its `intents` of this
+        batch count against its funds: they are no orders of the journal yet)."""
+        if o.rollover and self.escrow is not None:
+            raise InvalidOrder("rollover = True: not with escrowed orders", field="rollover", value=True)
+        self.participant(o.trader).require(o.side)
+        placed = self.journal.count_orders(epoch, o.trader)
+        if self.escrow is not None:
+            placed += sum(m.trader == o.trader for m in self.journal.marks(epoch, OrderMark.PLACING))
         if placed >= self.market.order_limit:
-            message = f"participant {trader} has {placed} orders in epoch {epoch}"
-            raise OrderLimit(message, field="order_limit", value=trader)
-        self._check_funds(trader, side, qty, price, earlier)
+            message = f"participant {o.trader} has {placed} orders in epoch {epoch}"
+            raise OrderLimit(message, field="order_limit", value=o.trader)
+        self._commitment(o.side, o.qty, o.price)  # refuses amounts out of range
+        lots = self._volume_of(epoch, o.side) + o.qty
+        if self.market.grid_units(lots) > _I63:
+            message = (
+                f"qty = {o.qty}: the epoch's {'buy' if o.side == 1 else 'sell'} volume would exceed 2^63-1 GRID units"
+            )
+            raise InvalidOrder(message, field="qty", value=o.qty)
+        if holdings is not None:
+            self._check_funds(o, holdings, intents)
 
-    def _lost(self, order: OrderRecord, timeout: ChainTimeout) -> None:
-        """A placement that timed out may still land: its id is marked taken, never given again."""
-        detail = f"placing it timed out: {timeout}"
-        self.journal.mark_order(order.epoch, order.id, order.trader, OrderMark.ID_TAKEN, detail)
+    def _volume_of(self, epoch: int, side: int) -> int:
+        key = (epoch, side)
+        if key not in self._volume:
+            self._volume[key] = sum(o.qty for o in self.journal.orders(epoch) if o.side == side)
+        return self._volume[key]
+
+    def _add_volume(self, record: OrderRecord, sign: int) -> None:
+        key = (record.epoch, record.side)
+        if key in self._volume:
+            self._volume[key] += sign * record.qty
 
     def _commitment(self, side: int, qty: int, price: int) -> tuple[int, int]:
         """The most GRID and payment an order can move away from its trader: a sell delivers
-        its GRID and, at a negative price, pays; a buy pays at most its limit plus its fee."""
-        buyer_pays, seller_receives, _, _ = self.market.split(self.market.notional(qty, price))
+        its GRID and, at a negative price, pays; a buy pays at most its limit plus its fee.
+        Refuses an order whose amounts do not fit a token amount (2^63-1)."""
+        notional = self.market.notional(qty, price)
+        if self.market.grid_units(qty) > _I63:
+            raise InvalidOrder(f"qty = {qty}: more than 2^63-1 GRID units", field="qty", value=qty)
+        if abs(notional) > _I63:
+            raise InvalidOrder(f"price = {price}: qty x price is more than 2^63-1 units", field="price", value=price)
+        try:
+            buyer_pays, seller_receives, _, _ = self.market.split(notional)
+        except AmountOverflow:
+            raise InvalidOrder(f"price = {price}: the fee takes it past 2^63-1", field="price", value=price) from None
         if side == -1:
             return self.market.grid_units(qty), max(0, -seller_receives)
         return 0, max(0, buyer_pays)
 
-    def _check_funds(
-        self, trader: int, side: int, qty: int, price: int, earlier: Sequence[tuple[int, int, int]]
-    ) -> None:
-        if self.funds is None:
-            return
-        grid, payment = self.funds.holdings(trader)
-        # Open orders commit their worst case (the batch's too); cleared trades not yet settled
-        # commit what they move.
+    def _check_funds(self, o: _Order, holdings: tuple[int, int], intents: Sequence[_Order]) -> None:
+        grid, payment = holdings
+        # Open orders commit their worst case (and the batch's being placed); cleared trades not
+        # yet settled commit what they move.
         unsettled = [EpochState.OPEN, EpochState.PENDING, EpochState.CLOSED]
         open_orders = [
-            (o.side, o.qty, o.price) for e in self.journal.epochs(unsettled) for o in self.journal.orders(e.id, trader)
+            (r.side, r.qty, r.price)
+            for e in self.journal.epochs(unsettled)
+            for r in self.journal.orders(e.id, o.trader)
         ]
-        for o_side, o_qty, o_price in [*open_orders, *earlier]:
-            g, p = self._commitment(o_side, o_qty, o_price)
+        for side, qty, price in [*open_orders, *((e.side, e.qty, e.price) for e in intents)]:
+            g, p = self._commitment(side, qty, price)
             grid, payment = grid - g, payment - p
-        for epoch in self.journal.epochs([EpochState.CLEARED, EpochState.FAILED]):
+        for epoch in self.journal.epochs([EpochState.CLEARED, EpochState.VOID, EpochState.FAILED, EpochState.STUCK]):
             for batch in self.journal.batches(epoch.id):
                 if batch.state != "confirmed":
                     for mint, source, _, amount in batch.transfers:
-                        if source == trader:
+                        if source == o.trader:
                             grid -= amount if mint == GRID else 0
                             payment -= amount if mint == PAYMENT else 0
-        need_grid, need_payment = self._commitment(side, qty, price)
+        need_grid, need_payment = self._commitment(o.side, o.qty, o.price)
         if need_grid > grid or need_payment > payment:
             message = (
-                f"participant {trader} commits {need_grid} GRID and {need_payment} payment base units; "
+                f"participant {o.trader} commits {need_grid} GRID and {need_payment} payment base units; "
                 f"available {grid} and {payment}"
             )
-            raise InsufficientFunds(message, field="funds", value=trader)
+            raise InsufficientFunds(message, field="funds", value=o.trader)
 
     # -- the lifecycle --------------------------------------------------------------------
 
     def step(self, now: float | None = None) -> list[EpochEvent]:
-        """Advances every epoch to `now` (default: the clock): opens the current one, closes,
-        clears and settles the ones that ended, retries failed settlements."""
-        at = self.clock() if now is None else now
-        current = self.market.epoch_id(at)
+        """Advances the market to `now` (default: the clock): closes the epochs that ended (and
+        an open one the clock went back before), opens the current one, clears the closed ones
+        and settles what is left, retrying failed settlements after their back-off. A chain
+        that does not answer delays clearing or settling; it never stops the epoch clock."""
+        at = self.clock() if now is None else _instant("now", now, InvalidParameter)
         events: list[EpochEvent] = []
-        stuck: set[int] = set()
-        # Clearing an epoch may roll orders into the next, which may itself be over already.
-        ending = [EpochState.PENDING, EpochState.OPEN, EpochState.CLOSED]
-        while ended := [r for r in self.journal.epochs(ending) if r.id < current and r.id not in stuck]:
-            record = ended[0]
-            if record.state == EpochState.PENDING:
-                self._set(record.id, EpochState.OPEN, events)
-            if record.state != EpochState.CLOSED:
-                self._set(record.id, EpochState.CLOSED, events)
-            if not self._try_clear(record, events):
-                stuck.add(record.id)
-        events.extend(self._settle_pending())
-        found = self.journal.epoch(current)
-        if found is None or found.state == EpochState.PENDING:
-            self._set(current, EpochState.OPEN, events)
-        self._stepped = current
-        for event in events:
-            self._publish(event)
+        try:
+            with self._stepping:
+                with self.journal.transaction():
+                    self._end(at, events)
+                    self._open(at, events)
+                self._clear_ended(at, events)
+                self._settle_pending(at, events)
+        finally:
+            for event in events:
+                self._publish(event)
         return events
 
     def recover(self) -> list[EpochEvent]:
         """Resumes every epoch where the journal says it stopped (clears closed ones, settles
-        cleared and failed ones), then steps to now."""
-        events: list[EpochEvent] = []
-        for record in self.journal.epochs([EpochState.CLOSED]):
-            self._try_clear(record, events)
-        for event in events:
-            self._publish(event)
-        return events + self.step()
+        cleared, void and failed ones) and steps to now: `step` does exactly that."""
+        return self.step()
 
     async def run(self, stop: asyncio.Event | None = None, *, poll: float = 1.0) -> None:
         """Steps with the clock until `stop` is set: at each epoch boundary, and at least every
-        `poll` seconds (so an injected clock may jump, and waiting settlements are retried)."""
+        `poll` seconds (so an injected clock may jump, and waiting settlements are retried). A
+        step that raises is logged and tried again at the next poll: `run` never exits on it."""
         stop = stop or asyncio.Event()
-        self.recover()
+        await asyncio.to_thread(self._logged, self.recover)
         while not stop.is_set():
             now = self.clock()
-            _, end = self.market.epoch_bounds(self.market.epoch_id(now))
-            delay = min(poll, end.timestamp() - now)
+            delay = poll
+            if 0 <= now <= _LATEST:
+                _, end = self.market.epoch_bounds(self.market.epoch_id(now))
+                delay = min(poll, end.timestamp() - now)
             try:
                 await asyncio.wait_for(stop.wait(), timeout=max(delay, 0.0))
             except TimeoutError:
-                await asyncio.to_thread(self.step)
+                await asyncio.to_thread(self._logged, self.step)
+
+    @staticmethod
+    def _logged(step: Callable[[], object]) -> None:
+        try:
+            step()
+        except Exception:
+            log.exception("epoch step failed; tried again at the next poll")
 
     def _set(
         self, epoch: int, state: EpochState, events: list[EpochEvent], fills: Sequence[FillRow] = (), **outcome: Any
     ) -> None:
         self.journal.set_epoch(epoch, state.value, **outcome)
         events.append(EpochEvent(epoch, state, outcome.get("price"), outcome.get("volume"), tuple(fills)))
+
+    def _end(self, at: float, events: list[EpochEvent]) -> None:
+        """Closes every epoch that ended by `at`, and an open one that starts after `at` by more
+        than the tolerance: the clock went back, and its orders are cleared now rather than
+        left for whenever the clock comes back (an epoch, once closed, never opens again)."""
+        for record in self.journal.epochs([EpochState.PENDING, EpochState.OPEN]):
+            start, end = (t.timestamp() for t in self.market.epoch_bounds(record.id))
+            back = record.state == EpochState.OPEN and start > at + self.clock_tolerance
+            if end <= at or back:
+                if record.state == EpochState.PENDING:
+                    self._set(record.id, EpochState.OPEN, events)
+                self._set(record.id, EpochState.CLOSED, events, detail={"clock_went_back": at} if back else None)
+                for side in (1, -1):
+                    self._volume.pop((record.id, side), None)
+
+    def _open(self, at: float, events: list[EpochEvent]) -> None:
+        """Opens the epoch of `at`, unless one is open or it was opened before."""
+        if self.journal.epochs([EpochState.OPEN]):
+            return
+        current = self.market.epoch_id(at)
+        found = self.journal.epoch(current)
+        if found is None or found.state == EpochState.PENDING:
+            self._set(current, EpochState.OPEN, events)
+
+    def _clear_ended(self, at: float, events: list[EpochEvent]) -> None:
+        """Clears the closed epochs in order; clearing one may roll orders into an epoch that is
+        over already, which is closed and cleared in turn."""
+        stuck: set[int] = set()
+        while closed := [r for r in self.journal.epochs([EpochState.CLOSED]) if r.id not in stuck]:
+            if not self._try_clear(closed[0], events):
+                stuck.add(closed[0].id)
+            with self.journal.transaction():
+                self._end(at, events)
 
     def _try_clear(self, record: EpochRecord, events: list[EpochEvent]) -> bool:
         """Clears a closed epoch; False (the error recorded, the epoch left closed, to be tried
@@ -404,38 +623,46 @@ class EpochManager:
         return True
 
     def _close(self, epoch: int) -> set[int]:
-        """Closes the epoch on the settler's chain, if it does that; marks the journal's orders
-        the chain no longer holds (cancelled there by their owners) and returns every id marked."""
+        """Closes the epoch on the settler's chain, if it does that (so nothing more can be
+        placed there), then settles the journal's view: an order still being placed was never
+        acknowledged, so its id is marked taken (its escrow, if it landed, is claimed back);
+        an order the chain no longer holds was cancelled by its owner. Returns the ids marked
+        cancelled."""
         close = getattr(self.settler, "close", None)
-        if close is not None:
-            gone = set(close(epoch))
-            with self.journal.transaction():
-                for o in self.journal.orders(epoch):
-                    if o.id in gone:
-                        self.journal.mark_order(epoch, o.id, o.trader, OrderMark.CANCELLED, "not on chain at close")
+        gone = set(close(epoch)) if close is not None else set()
+        with self.journal.transaction():
+            for m in self.journal.marks(epoch, OrderMark.PLACING):
+                self.journal.unmark_order(m.id, m.trader, OrderMark.PLACING)
+                self.journal.mark_order(epoch, m.id, m.trader, OrderMark.ID_TAKEN, "still being placed at close")
+            for o in self.journal.orders(epoch):
+                if o.id in gone:
+                    self.journal.mark_order(epoch, o.id, o.trader, OrderMark.CANCELLED, "not on chain at close")
         return {m.id for m in self.journal.marks(epoch, OrderMark.CANCELLED)}
 
     def _clear(self, epoch: int) -> list[EpochEvent]:
         """Closes an epoch (on chain first, see `_close`), clears its book and records
-        everything the clearing decides in one transaction."""
+        everything the clearing decides in one transaction. A clearing that raises voids the
+        epoch alone: no trades, its orders expire unfilled (escrowed ones are claimed back)."""
         cancelled = self._close(epoch)
         orders = [o for o in self.journal.orders(epoch) if o.id not in cancelled]
         book = np.zeros(len(orders), dtype=ORDER_DTYPE)
-        for i, o in enumerate(orders):
-            book[i] = (o.id, o.trader, o.side, o.price, o.qty, o.id, o.kind)
-        last = [e.price for e in self.journal.epochs([EpochState.SETTLED]) if e.price is not None]
-        result = clear(
-            book,
-            rule=self.market.rule,
-            allocation=self.market.allocation,
-            reference_price=last[-1] if last else None,
-            min_price=self.market.min_price,
-            max_price=self.market.max_price,
-        )
-        fills: list[FillRow] = [tuple(f) for f in result.fills.tolist()]
-        filled = dict(zip(book["id"].tolist(), result.filled.tolist(), strict=True))
+        for name in ("id", "trader", "side", "price", "qty", "kind"):
+            book[name] = [getattr(o, name) for o in orders]
+        book["ts"] = book["id"]
+        detail: dict[str, Any] = {"orders": len(orders), "cancelled": len(cancelled)}
+        try:
+            result = self._clearing(book)
+        except Exception as poison:  # whatever the clearing's fault, it stays this epoch's
+            fills: list[FillRow] = []
+            filled = dict.fromkeys(book["id"].tolist(), 0)
+            price, volume, state = None, 0, EpochState.VOID
+            detail["void"] = f"{type(poison).__name__}: {poison}"
+            log.error("epoch %s void: %s", epoch, detail["void"])
+        else:
+            fills = [tuple(f) for f in result.fills.tolist()]
+            filled = dict(zip(book["id"].tolist(), result.filled.tolist(), strict=True))
+            price, volume, state = result.price, result.volume, EpochState.CLEARED
         batches = self.settler.plan(epoch, fills) if self.settler else []
-        state = EpochState.CLEARED if batches else EpochState.SETTLED
         events: list[EpochEvent] = []
         with self.journal.transaction():
             self.journal.add_fills(epoch, fills)
@@ -443,12 +670,29 @@ class EpochManager:
             self._roll_over(epoch, orders, filled)
             for batch in batches:
                 self.journal.add_batch(batch.id, epoch, batch.idx, [t.row() for t in batch.transfers])
-            detail = {"orders": len(orders), "cancelled": len(cancelled), "fills": len(fills), "batches": len(batches)}
-            outcome = {"price": result.price, "volume": result.volume, "detail": detail}
-            self._set(epoch, EpochState.CLEARED, events, fills, **outcome)
-            if state == EpochState.SETTLED:
+            detail |= {"fills": len(fills), "batches": len(batches)}
+            self._set(epoch, state, events, fills, price=price, volume=volume, detail=detail)
+            if not batches:
                 self._set(epoch, EpochState.SETTLED, events)
         return events
+
+    def _clearing(self, book: np.ndarray) -> ClearingResult:
+        settled = [e.price for e in self.journal.epochs([EpochState.SETTLED]) if e.price is not None]
+        reference = settled[-1] if settled else None
+        m = self.market
+
+        def by(rule: str | PriceRule, reference_price: int | None) -> ClearingResult:
+            return clear(book, rule=rule, allocation=m.allocation, reference_price=reference_price,
+                         min_price=m.min_price, max_price=m.max_price)  # fmt: skip
+
+        try:
+            return by(m.rule, reference)
+        except MissingReferencePrice:
+            if reference is not None:
+                raise
+            # No epoch has settled yet to give the exchange rule its reference price: the
+            # midpoint rule breaks this one tie (README.md, "Price rules").
+            return by("midpoint", None)
 
     def _roll_over(self, epoch: int, orders: list[OrderRecord], filled: dict[int, int]) -> None:
         """Carries the unfilled rest of every rollover order into the next epoch."""
@@ -459,49 +703,75 @@ class EpochManager:
             self.journal.add_order(
                 OrderRecord(order_id, next_epoch, o.trader, o.side, o.price, left, o.kind, True, o.id, None)
             )
+            self._volume.pop((next_epoch, o.side), None)  # counted again from the journal
         if rolled and self.journal.epoch(next_epoch) is None:
             self.journal.set_epoch(next_epoch, EpochState.PENDING.value)
 
-    def _settle_pending(self) -> list[EpochEvent]:
-        events: list[EpochEvent] = []
-        for record in self.journal.epochs([EpochState.CLEARED, EpochState.FAILED]):
+    def _settle_pending(self, at: float, events: list[EpochEvent]) -> None:
+        """Settles the cleared and void epochs, and the failed ones whose back-off is over. A
+        chain that does not answer leaves an epoch as it is, for the next step."""
+        states = [EpochState.CLEARED, EpochState.VOID, EpochState.FAILED]
+        for record in self.journal.epochs(states):
             if self.settler is None:
                 self._set(record.id, EpochState.SETTLED, events)
                 continue
-            outcome = self._settle(record.id)
-            if outcome is not None and outcome != record.state:
-                self._set(record.id, outcome, events)
-        return events
+            if record.state == EpochState.FAILED and at < record.detail.get("retry_at", 0):
+                continue
+            try:
+                settled = self._settle(record.id)
+            except TransactionFailed as err:
+                self._failed(record, str(err), at, events)
+            except ChainError as err:
+                log.warning("epoch %s: settlement waits for the chain: %s", record.id, err)
+            else:
+                if settled:
+                    self._set(record.id, EpochState.SETTLED, events)
 
-    def _settle(self, epoch: int) -> EpochState | None:
-        """Sends what is left of an epoch's batches. Returns its new state, or None while a
-        transaction's fate is unknown. A batch that landed is journaled confirmed in the same
-        commit as the next batch's attempt (or on the way out): one durable write a batch."""
+    def _failed(self, record: EpochRecord, error: str, at: float, events: list[EpochEvent]) -> None:
+        """Counts a failed settlement: retried after a doubling back-off, or stuck at the limit."""
+        failures = int(record.detail.get("failures", 0)) + 1
+        detail: dict[str, Any] = {"error": error, "failures": failures}
+        if failures >= self.max_attempts:
+            log.error("epoch %s stuck after %s failed settlements: %s", record.id, failures, error)
+            self._set(record.id, EpochState.STUCK, events, detail=detail, attempt=True)
+            return
+        detail["retry_at"] = at + self.retry_delay * 2 ** (failures - 1)
+        self._set(record.id, EpochState.FAILED, events, detail=detail, attempt=True)
+
+    def retry(self, epoch: int) -> None:
+        """Puts a stuck epoch's settlement back in play (after an operator fixed its cause): it
+        is tried at the next step, `max_attempts` times again."""
+        record = self.journal.epoch(epoch)
+        if record is None or record.state != EpochState.STUCK:
+            raise InvalidParameter(f"epoch {epoch} is not stuck", field="epoch", value=epoch)
+        self.journal.set_epoch(epoch, EpochState.FAILED.value, detail={"failures": 0, "retry_at": 0})
+
+    def _settle(self, epoch: int) -> bool:
+        """Sends what is left of an epoch's batches: True once every one is confirmed, False
+        while a transaction's fate is unknown (a `TransactionFailed` propagates). A batch that
+        landed is journaled confirmed in the same commit as the next batch's attempt (or on the
+        way out): one durable write a batch."""
         assert self.settler is not None
         landed: tuple[str, str] | None = None  # (signature, batch): landed, not yet journaled
         try:
             for batch in self.journal.batches(epoch):
                 if batch.state == "confirmed":
                     continue
-                try:
-                    known = self._reconcile(batch)
-                    if known == "dead":
-                        plan = Batch(batch.id, epoch, batch.idx, tuple(Transfer(*t) for t in batch.transfers))
-                        attempt = self.settler.prepare(plan)
-                        with self.journal.transaction():
-                            if landed is not None:
-                                self._confirm(*landed)
-                                landed = None
-                            self.journal.add_attempt(batch.id, attempt)
-                        known = "waiting"
-                        if self._send(attempt):
-                            landed, known = (attempt.signature, batch.id), "confirmed"
-                except TransactionFailed as err:
-                    self.journal.set_epoch(epoch, EpochState.FAILED.value, detail={"error": str(err)}, attempt=True)
-                    return EpochState.FAILED
+                known = self._reconcile(batch)
+                if known == "dead":
+                    plan = Batch(batch.id, epoch, batch.idx, tuple(Transfer(*t) for t in batch.transfers))
+                    attempt = self.settler.prepare(plan)
+                    with self.journal.transaction():
+                        if landed is not None:
+                            self._confirm(*landed)
+                            landed = None
+                        self.journal.add_attempt(batch.id, attempt)
+                    known = "waiting"
+                    if self._send(attempt):
+                        landed, known = (attempt.signature, batch.id), "confirmed"
                 if known != "confirmed":
-                    return None
-            return EpochState.SETTLED
+                    return False
+            return True
         finally:
             if landed is not None:
                 self._confirm(*landed)
@@ -526,8 +796,11 @@ class EpochManager:
 
     def _reconcile(self, batch: BatchRecord) -> str:
         """Settles what the chain says of a batch's earlier attempts: "confirmed" if one landed,
-        "waiting" if one may still land (it is sent again: the same signature lands at most
-        once), "dead" if none can."""
+        "waiting" if one may still land, "dead" if none can. An attempt the chain has seen but
+        not finalised (PENDING) is waited for, whatever its blockhash; one it has no record of
+        is dead only once the chain says its blockhash can never land (for an RPC endpoint:
+        the finalized height passed the attempt's journaled last valid height); until then it
+        is sent again (the same signature lands at most once)."""
         assert self.settler is not None
         for attempt, state in batch.attempts:
             if state != "sent":
@@ -536,45 +809,64 @@ class EpochManager:
             if status == TxStatus.CONFIRMED:
                 self._confirm(attempt.signature, batch.id)
                 return "confirmed"
+            if status == TxStatus.PENDING:
+                return "waiting"
             if status == TxStatus.FAILED:
                 self.journal.set_attempt(attempt.signature, "failed")
-            elif self.settler.blockhash_valid(attempt.blockhash):
-                if not self._send(attempt):
-                    return "waiting"
+            elif self.settler.expired(attempt):
+                self.journal.set_attempt(attempt.signature, "expired")
+            elif not self._send(attempt):
+                return "waiting"
+            else:
                 self._confirm(attempt.signature, batch.id)
                 return "confirmed"
-            else:
-                self.journal.set_attempt(attempt.signature, "expired")
         return "dead"
 
     # -- subscribers ----------------------------------------------------------------------
 
     def subscribe(self, callback: Callable[[EpochEvent], None]) -> Callable[[], None]:
-        """Calls `callback` with every event; returns a function that unsubscribes it."""
+        """Calls `callback` with every event (one that raises is logged and skipped: it never
+        stops the others or the market); returns a function that unsubscribes it."""
         self._subscribers.append(callback)
         return lambda: self._subscribers.remove(callback)
 
     async def events(self) -> AsyncIterator[EpochEvent]:
-        """Every event from now on, as an async iterator."""
+        """Every event from now on, as an async iterator, delivered on the caller's loop."""
         queue: asyncio.Queue[EpochEvent] = asyncio.Queue()
-        self._queues.append(queue)
+        entry = (asyncio.get_running_loop(), queue)
+        self._queues.append(entry)
         try:
             while True:
                 yield await queue.get()
         finally:
-            self._queues.remove(queue)
+            self._queues.remove(entry)
 
     def _publish(self, event: EpochEvent) -> None:
         for callback in list(self._subscribers):
-            callback(event)
-        for queue in self._queues:
-            queue.put_nowait(event)
+            try:
+                callback(event)
+            except Exception:
+                log.exception("subscriber %r raised on %s; skipped", callback, event)
+        for loop, queue in list(self._queues):
+            try:  # steps run in worker threads: the queue belongs to its loop's thread
+                loop.call_soon_threadsafe(queue.put_nowait, event)
+            except RuntimeError:  # its loop is closed
+                self._queues.remove((loop, queue))
 
     # -- queries --------------------------------------------------------------------------
 
     def state(self, epoch: int) -> EpochState | None:
         record = self.journal.epoch(epoch)
         return None if record is None else EpochState(record.state)
+
+    def status(self) -> EngineStatus:
+        opened = self.journal.epochs([EpochState.OPEN])
+        states = [EpochState.CLOSED, EpochState.CLEARED, EpochState.VOID, EpochState.FAILED]
+        return EngineStatus(
+            opened[-1].id if opened else None,
+            tuple(self.journal.epochs(states)),
+            tuple(self.journal.epochs([EpochState.STUCK])),
+        )
 
     def balances_moved(self) -> dict[tuple[str, int], int]:
         """Each (mint, participant)'s net change over every confirmed batch: what the chain
@@ -590,7 +882,12 @@ class EpochManager:
         return {k: v for k, v in net.items() if v}
 
 
+def _ack(record: OrderRecord) -> OrderAck:
+    return OrderAck(record.id, record.epoch, record.trader, record.side, record.qty, record.price)
+
+
 __all__ = [
+    "EngineStatus",
     "EpochClosed",
     "EpochEvent",
     "EpochManager",

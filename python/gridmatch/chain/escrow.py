@@ -147,13 +147,17 @@ class ProgramSettler(ChainSender):
     def close(self, epoch: int) -> list[int]:
         """Closes `epoch` on chain unless it is closed already, then returns the ids of the
         journal's orders of it that the chain no longer holds: cancelled by their owners."""
-        t = self.trading
+        t, journal = self.trading, self._journal()
         (data,) = self.chain.account_data([t.epoch(epoch)])
-        if data is None:  # nothing was placed: the epoch was never opened on chain
-            return []
-        if type(t.decode("Epoch", data).state).__name__ == "Open":
+        if data is None:
+            if not journal.marks(epoch, OrderMark.PLACING):  # nothing was placed, nor is being
+                return []
+            # A placement may be in flight, and would open the epoch: opened and closed here
+            # first, it can never land.
+            self.chain.send([t.open_epoch_ix(epoch), t.close_epoch_ix(epoch)])
+        elif type(t.decode("Epoch", data).state).__name__ == "Open":
             self.chain.send([t.close_epoch_ix(epoch)])
-        orders = self._journal().orders(epoch)
+        orders = journal.orders(epoch)
         found = self.chain.account_data([self._claim(epoch, o.id, o.trader).address for o in orders])
         return [o.id for o, held in zip(orders, found, strict=True) if not held]  # none, or closed
 
