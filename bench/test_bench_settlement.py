@@ -9,7 +9,8 @@
 - orders accepted through the trading program's escrow per second, one a transaction
   (`submit`) and in batches (`submit_many`: as many a transaction as fit);
 - journal throughput: orders acknowledged durably (SQLite, WAL, synchronous=FULL) per second,
-  through `EpochManager.submit` (every check included) and as bare journal writes.
+  through `EpochManager.submit` (every check included) and as bare journal writes;
+- recovery: a restart over a journal of a year of epochs (35,040).
 
 Run with `make bench`, or: .venv/bin/python -m pytest bench/test_bench_settlement.py --benchmark-only
 """
@@ -17,6 +18,7 @@ Run with `make bench`, or: .venv/bin/python -m pytest bench/test_bench_settlemen
 from __future__ import annotations
 
 import random
+import shutil
 import time
 
 import pytest
@@ -202,3 +204,54 @@ def test_journal_bare_order_writes(benchmark, tmp_path):
         journal.add_order(OrderRecord(n, EPOCH, 1, 1, 900, 100, 0, False, None, None))
 
     benchmark.pedantic(write, rounds=2000, iterations=1, warmup_rounds=50)
+
+
+YEAR = 365 * 96  # 35,040 epochs
+
+
+@pytest.fixture(scope="module")
+def year_of_history(tmp_path_factory):
+    """A journal of a year of settled epochs (ten orders, five fills each), the process dead
+    right after closing the last one: what `recover` meets after a crash a year in."""
+    path = tmp_path_factory.mktemp("year") / "year.sqlite"
+    journal = open_journal(str(path))
+    journal.put_participant(Participant(1, Role.PROSUMER))
+    journal.put_participant(Participant(2, Role.CONSUMER))
+    start = T0 - YEAR * MARKET.epoch_seconds
+    order_id = 0
+    with journal.transaction():
+        for k in range(YEAR):
+            epoch = MARKET.epoch_id(start + k * MARKET.epoch_seconds)
+            last = k == YEAR - 1  # closed, not yet cleared: no fills
+            for j in range(10):
+                order_id += 1
+                side = 1 if j % 2 else -1
+                trader, filled = (2 if side == 1 else 1), (None if last else 100)
+                journal.add_order(OrderRecord(order_id, epoch, trader, side, 900, 100, 0, False, None, filled))
+            if last:
+                journal.set_epoch(epoch, EpochState.CLOSED.value)
+                continue
+            journal.add_fills(epoch, [(order_id - 8 + 2 * j, order_id - 9 + 2 * j, 2, 1, 100, 900) for j in range(5)])
+            journal.set_epoch(epoch, EpochState.SETTLED.value, price=900, volume=500)
+    journal.close()
+    return path
+
+
+def test_recover_a_year_of_history(benchmark, tmp_path, year_of_history):
+    """A restart a year in: the engine opens the journal (and its writer lease), clears the
+    epoch the crash left closed, and opens the current one. Each round starts from a copy of
+    the same file."""
+    paths = iter(range(10**9))
+
+    def setup():
+        copy = tmp_path / f"copy-{next(paths)}.sqlite"
+        shutil.copy(year_of_history, copy)
+        return (str(copy),), {}
+
+    def recover(path):
+        manager = EpochManager(MARKET, journal=path, clock=lambda: T0 + 1)
+        events = manager.recover()
+        manager.close()
+        assert [e.state for e in events] == [EpochState.OPEN, EpochState.CLEARED, EpochState.SETTLED]
+
+    benchmark.pedantic(recover, setup=setup, rounds=5, iterations=1)
