@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 from dataclasses import dataclass, field
 
 import httpx
@@ -61,6 +62,7 @@ from gridmatch.chain import (
     keypair_from_seed,
 )
 from gridmatch.chain.common import memo_from_transaction
+from gridmatch.chain.litesvm import BLOCKHASH_LIFETIME
 from gridmatch.chain.spl import MEMO_PROGRAM_ID, associated_token_address, memo_ix, transfer_checked_ix
 from gridmatch.errors import ChainError, ChainTimeout, GridmatchError, TransactionFailed
 
@@ -105,6 +107,7 @@ class FakeValidator:
     calls: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        self.lock = threading.Lock()
         self.svm = LiteSVM().with_blockhash_check(False)
         self.slot = 1
         self.height = 1
@@ -150,6 +153,10 @@ class FakeValidator:
         return client
 
     def handle(self, request: httpx.Request) -> httpx.Response:
+        with self.lock:  # one request at a time reaches the runtime, as a node serialises its bank
+            return self._handle(request)
+
+    def _handle(self, request: httpx.Request) -> httpx.Response:
         body = json.loads(request.content)
         method, params = body["method"], body.get("params", [])
         self.calls.append(method)
@@ -752,29 +759,42 @@ def test_faulty_chain_counts_submissions_only(chain):
 # -- LiteSVM specifics ----------------------------------------------------------------------
 
 
-def test_litesvm_accepts_only_its_latest_blockhash():
-    chain = LiteSVMChain(seed=3)
+def test_litesvm_takes_its_recent_blockhashes_only():
+    chain = LiteSVMChain(seed=3, blockhash_lifetime=1)
     m = market(chain)
     a = chain.prepare([transfer(m, 1)])
     b = chain.prepare([transfer(m, 2)])  # same blockhash: nothing was submitted in between
     assert a.sent.blockhash == b.sent.blockhash and a.sent.last_valid_height is None
     chain.submit(a)
-    assert chain.blockhash_valid(a.sent.blockhash)  # until the next transaction is prepared
+    assert chain.blockhash_valid(a.sent.blockhash)
     assert not chain.expired(a.sent)
-    chain.submit(b)
-    c = chain.prepare([transfer(m, 4)])
+    c = chain.prepare([transfer(m, 4)])  # after a submission: a new blockhash (a block)
     assert c.sent.blockhash != a.sent.blockhash
-    assert not chain.blockhash_valid(a.sent.blockhash) and chain.blockhash_valid(c.sent.blockhash)
-    assert chain.expired(a.sent) and not chain.expired(c.sent)
-    # a prepared transaction whose blockhash moved on can no longer land
-    d = chain.prepare([transfer(m, 8)])
+    assert not chain.expired(a.sent) and not chain.expired(c.sent)  # one block back: still taken
     chain.submit(c)
-    chain.send([transfer(m, 16)])
+    d = chain.prepare([transfer(m, 8)])  # two blocks on: `b`, prepared with a's blockhash, is dead
+    assert chain.expired(b.sent) and not chain.blockhash_valid(b.sent.blockhash)
+    assert not chain.expired(c.sent) and not chain.expired(d.sent)
     with pytest.raises(TransactionFailed) as info:
-        chain.submit(d)
-    assert "BlockhashNotFound" in str(info.value.value)
-    assert chain.status(d.sent.signature) is TxStatus.UNKNOWN
-    assert chain.token_balances([m.b]) == [1 + 2 + 4 + 16]
+        chain.submit(b)
+    assert info.value.value == "BlockhashNotFound"
+    assert chain.status(b.sent.signature) is TxStatus.UNKNOWN
+    assert chain.submit(a) == a.sent  # a landed transaction answers from its record, whatever its age
+    chain.submit(d)
+    assert chain.token_balances([m.b]) == [1 + 4 + 8]
+    # a blockhash never issued is expired, and so is every other once BLOCKHASH_LIFETIME blocks passed
+    assert chain.expired(Sent(a.sent.signature, str(Hash.new_unique()), None))
+    default = LiteSVMChain(seed=3)
+    first = default.send([memo_ix("first")])
+    for k in range(BLOCKHASH_LIFETIME):
+        default.send([memo_ix(str(k))])  # prepared after a submission: a block each
+    assert not default.expired(first)
+    default.prepare([memo_ix("one more block")])
+    assert default.expired(first)
+    for bad in (-1, 1.5, True, "2"):
+        with pytest.raises(ChainRequestInvalid) as refused:
+            LiteSVMChain(blockhash_lifetime=bad)  # type: ignore[arg-type]
+        assert refused.value.field == "blockhash_lifetime"
 
 
 def test_litesvm_raw_behaviours_this_layer_relies_on():
@@ -856,13 +876,16 @@ def test_runtime_panics_become_chain_errors():
 
 def test_a_durable_litesvm_chain_resumes_from_its_file(tmp_path):
     path = tmp_path / "chain.db"
-    chain = LiteSVMChain(seed=9, path=path)
+    chain = LiteSVMChain(seed=9, path=path, blockhash_lifetime=1)
     m = market(chain)
     table = chain.create_lookup_table([m.mint, m.a, m.b])
     sent = chain.send([transfer(m, GRID)], memo="before the crash", lookup_tables=[table])
     pending = chain.prepare([transfer(m, 2 * GRID)], memo="journaled, not sent")
+    chain.send([memo_ix("x")])
+    chain.prepare([memo_ix("y")])  # a block on: `pending` is one blockhash back
+    chain.close()  # (the process ends)
 
-    again = LiteSVMChain(path=path)
+    again = LiteSVMChain(path=path, blockhash_lifetime=1)
     assert again.authority == chain.authority and again.seed == 9
     assert again.token_balances([m.a, m.b]) == [9 * GRID, GRID]
     assert again.delegated_amount(m.a) == 3 * GRID
@@ -884,7 +907,64 @@ def test_a_durable_litesvm_chain_resumes_from_its_file(tmp_path):
     assert mint != m.mint
     assert not again.blockhash_valid(pending.sent.blockhash)
     assert again.expired(pending.sent)
+    again.close()
     assert LiteSVMChain(path=path).token_balances([m.b]) == [4 * GRID]
+
+
+def test_a_chain_file_is_held_by_one_chain_at_a_time(tmp_path):
+    """Two runtimes saving to one file would overwrite each other's accounts: a second opener is
+    refused, and changes nothing, until the first closes (or its process ends)."""
+    path = tmp_path / "chain.db"
+    chain = LiteSVMChain(seed=10, path=path)
+    m = market(chain)
+    chain.send([transfer(m, 1)])
+    for _ in range(2):
+        with pytest.raises(ChainError) as info:
+            LiteSVMChain(seed=10, path=path)
+        assert info.value.field == "path" and info.value.value == str(path) and "in use" in str(info.value)
+    chain.send([transfer(m, 2)])  # the holder goes on undisturbed
+    chain.close()
+    again = LiteSVMChain(path=path)
+    assert again.token_balances([m.a, m.b]) == [10 * GRID - 3, 3]
+    # a process that dies releases the file
+    script = f"from gridmatch.chain import LiteSVMChain; LiteSVMChain(path={str(path)!r}); import os; os._exit(0)"
+    again.close()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert LiteSVMChain(path=path).token_balances([m.b]) == [3]
+
+
+def test_a_durable_chain_serves_many_threads(tmp_path):
+    """Order intake and settlement call one chain from different threads: each call runs whole
+    (without the chain's lock the runtime crashes the process), the file is written from
+    whichever thread made the change, and no thread's prepared transaction is outdated by the
+    others' (with only the latest blockhash taken, about half were)."""
+    path = tmp_path / "chain.db"
+    chain = LiteSVMChain(seed=16, path=path)
+    m = market(chain, minted=10 * GRID, approved=10 * GRID)
+    landed: list[int] = []
+    errors: list[BaseException] = []
+
+    def pay(thread: int) -> None:
+        for k in range(25):
+            amount = 1 + thread + 4 * k  # distinct: identical instructions under one blockhash are one transaction
+            try:
+                chain.send([transfer(m, amount)])
+            except BaseException as exc:
+                errors.append(exc)
+            else:
+                landed.append(amount)
+
+    threads = [threading.Thread(target=pay, args=(t,)) for t in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and sorted(landed) == list(range(1, 101))
+    assert chain.token_balances([m.a, m.b]) == [10 * GRID - 5050, 5050]
+    chain.close()
+    assert LiteSVMChain(path=path).token_balances([m.a, m.b]) == [10 * GRID - 5050, 5050]
 
 
 def test_a_durable_chain_survives_sigkill(tmp_path):
@@ -1084,6 +1164,51 @@ def test_rpc_resubmitting_a_landed_transaction_answers_from_the_chain():
     chain.submit(prepared)
     assert chain.submit(prepared) == prepared.sent  # preflight says AlreadyProcessed; status says confirmed
     assert chain.token_balances([m.b]) == [7]
+
+
+def test_rpc_chain_takes_calls_from_many_threads():
+    validator = FakeValidator()
+    chain = rpc_chain(validator)
+    m = market(chain, minted=10 * GRID, approved=10 * GRID)
+    landed: list[int] = []
+    errors: list[BaseException] = []
+
+    def pay(thread: int) -> None:
+        for k in range(10):
+            amount = 1 + thread + 4 * k
+            try:
+                chain.send([transfer(m, amount)])
+            except BaseException as exc:
+                errors.append(exc)
+            else:
+                landed.append(amount)
+
+    threads = [threading.Thread(target=pay, args=(t,)) for t in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and sorted(landed) == list(range(1, 41))
+    assert chain.token_balances([m.a, m.b]) == [10 * GRID - 820, 820]
+
+
+def test_rpc_chain_memory_is_bounded(monkeypatch):
+    """A service prepares for months: the blockhashes and unsent signatures it remembers are the
+    newest few; one forgotten is no longer provably expired without its journaled height."""
+    import gridmatch.chain.rpc as rpc
+
+    monkeypatch.setattr(rpc, "_REMEMBERED", 3)
+    validator = FakeValidator(lifetime=0)
+    chain = rpc_chain(validator)
+    prepared = []
+    for k in range(5):
+        prepared.append(chain.prepare([memo_ix(str(k))]))
+        validator.produce(1)
+    assert len(chain._last_valid) == 3 and len(chain._fresh) == 3
+    validator.produce(5)
+    heightless = [Sent(p.sent.signature, p.sent.blockhash, None) for p in prepared]
+    assert [chain.expired(sent) for sent in heightless] == [False, False, True, True, True]
+    assert all(chain.expired(p.sent) for p in prepared)  # the journaled height decides
 
 
 def test_rpc_chain_arguments():

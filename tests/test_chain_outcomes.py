@@ -222,6 +222,7 @@ def test_a_transfer_whose_save_failed_is_unknown_on_the_reopened_chain_and_lands
     again.submit(prepared)
     again.submit(prepared)
     assert again.token_balances([m.a, m.b]) == [9 * GRID, GRID]
+    again.close()
     assert LiteSVMChain(path=path).status(prepared.sent.signature) is TxStatus.CONFIRMED
 
 

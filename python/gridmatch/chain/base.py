@@ -34,8 +34,9 @@ The contract, for every implementation:
   error answer before sending), except `ChainBroken`: the object can no longer be used (a
   durable LiteSVM chain whose file could not be written); open the chain again from its file
   and reconcile what was in flight as after a crash.
-- A chain object is not thread-safe: one caller at a time (an asyncio service runs it in one
-  worker thread, or serialises calls).
+- A chain object takes calls from several threads at once (an engine takes orders in its
+  callers' threads while it settles in another): `LiteSVMChain` runs them one at a time,
+  `RpcChain` side by side.
 
 Limits (Solana's, enforced by both chains before sending, since LiteSVM enforces neither):
 `MAX_TRANSACTION_SIZE` serialized bytes and `MAX_TRANSACTION_ACCOUNTS` distinct accounts per

@@ -31,6 +31,7 @@ through the wrapped chain directly. `calls` counts submissions so far;
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Sequence
 
 from solders.instruction import Instruction
@@ -67,6 +68,7 @@ class FaultyChain:
         self.land_on_timeout = land_on_timeout
         self.calls = 0
         self.injected: list[tuple[int, str, str | None]] = []
+        self._counting = threading.Lock()  # submissions from several threads each get their own k
 
     @property
     def authority(self) -> Keypair:
@@ -77,9 +79,10 @@ class FaultyChain:
         self.inner.authority = value
 
     def _next(self) -> int:
-        k = self.calls
-        self.calls += 1
-        return k
+        with self._counting:
+            k = self.calls
+            self.calls += 1
+            return k
 
     def _fail(self, k: int) -> TransactionFailed:
         self.injected.append((k, "fail", None))

@@ -4,12 +4,14 @@ LiteSVM runs the real SPL Token, Associated Token Account, Memo, Address Lookup 
 Compute Budget programs, synchronously: a transaction lands during `submit` or never. What
 differs from a cluster, and how this class makes up for it:
 
-- There are no blocks. LiteSVM accepts exactly one blockhash, the latest, until
-  `expire_blockhash()` replaces it (older ones fail with BlockhashNotFound, and are not
-  recorded). This chain moves to a new blockhash when a transaction is prepared after a
-  submission, so every retry signs a new transaction, as on a cluster; a transaction is
-  `expired` once its blockhash is not the latest any more (there is no finality to wait for),
-  and `Sent.last_valid_height` is None.
+- There are no blocks, and LiteSVM itself accepts only its latest blockhash (until
+  `expire_blockhash()` replaces it). This chain moves to a new blockhash when a transaction is
+  prepared after a submission, so every retry signs a new transaction, as on a cluster, and
+  counts each new blockhash as a block: like a cluster it takes a transaction built with any of
+  its latest `blockhash_lifetime + 1` blockhashes (it checks them itself: older ones are refused
+  with BlockhashNotFound, and not recorded), so that transactions prepared by several threads at
+  once do not outdate each other. A transaction is `expired` once its blockhash has left them
+  (there is no finality to wait for; it never comes back), and `Sent.last_valid_height` is None.
 - An identical transaction sent twice fails with AlreadyProcessed; `submit` answers a repeat with
   the first outcome instead, so resubmitting a `Prepared` is harmless.
 - LiteSVM checks neither the 1,232-byte limit nor the 64-account lock limit (it runs larger
@@ -32,9 +34,12 @@ file.
 
 from __future__ import annotations
 
+import functools
 import os
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Concatenate, ParamSpec, TypeVar
 
 from solders.account import Account
 from solders.hash import Hash
@@ -68,14 +73,40 @@ from gridmatch.errors import ChainError, TransactionFailed
 
 #: SOL (in lamports) the authority starts with on a new LiteSVM chain.
 AUTHORITY_LAMPORTS = 10_000 * 10**9
+#: How many blockhashes before the latest a transaction may still be built with (a cluster's
+#: 150 blocks; here each new blockhash is a block).
+BLOCKHASH_LIFETIME = 150
+
+C = TypeVar("C", bound="LiteSVMChain")
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _serialised(method: Callable[Concatenate[C, P], R]) -> Callable[Concatenate[C, P], R]:
+    """`method` run holding the chain's lock: one thread at a time reaches the runtime and its file."""
+
+    @functools.wraps(method)
+    def locked(self: C, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return locked
 
 
 @dataclass
 class _Tip:
-    """The blockhash LiteSVM accepts, and whether a submission has used it yet."""
+    """The blockhashes the chain takes (the latest last, at most `lifetime` before it), how many
+    times it moved to a new one, and whether a submission has used the latest yet."""
 
+    lifetime: int
+    recent: dict[Hash, None] = field(default_factory=dict)  # in the order they were issued
     rotations: int = 0
     used: bool = False
+
+    def issue(self, blockhash: Hash) -> None:
+        self.recent[blockhash] = None
+        while len(self.recent) > self.lifetime + 1:
+            del self.recent[next(iter(self.recent))]
 
 
 class LiteSVMChain(ChainBase):
@@ -85,13 +116,29 @@ class LiteSVMChain(ChainBase):
     `keypair_from_seed`), so that a run is reproducible to the signature; without it they are
     random. The authority starts with `AUTHORITY_LAMPORTS`. `path` makes the chain durable (see
     the module docstring); an existing file is resumed and its seed wins over `seed`.
+    `blockhash_lifetime` is how many blockhashes before the latest a transaction may be built
+    with (0: the latest only). Calls from several threads run one at a time.
     """
 
-    def __init__(self, seed: int | None = None, *, path: str | os.PathLike[str] | None = None) -> None:
+    def __init__(
+        self,
+        seed: int | None = None,
+        *,
+        path: str | os.PathLike[str] | None = None,
+        blockhash_lifetime: int = BLOCKHASH_LIFETIME,
+    ) -> None:
         super().__init__()
-        self._svm = LiteSVM()
+        if isinstance(blockhash_lifetime, bool) or not isinstance(blockhash_lifetime, int) or blockhash_lifetime < 0:
+            raise ChainRequestInvalid(
+                f"blockhash_lifetime must be an int >= 0, got {blockhash_lifetime!r}",
+                field="blockhash_lifetime",
+                value=blockhash_lifetime,
+            )
+        self._lock = threading.RLock()
+        self._svm = LiteSVM().with_blockhash_check(False)  # the chain checks blockhashes itself
         self._broken: tuple[str, str] | None = None  # why the chain refuses every call, and its file
-        self._tip = _Tip()
+        self._tip = _Tip(blockhash_lifetime)
+        self._tip.issue(self._svm.latest_blockhash())
         self._records: dict[str, Record] = {}
         self._by_memo: dict[str, str] = {}  # memo -> the latest confirmed signature carrying it
         self._mints = 0
@@ -104,7 +151,7 @@ class LiteSVMChain(ChainBase):
                 self.authority = Keypair.from_bytes(saved.authority)
                 self._mints = saved.mints
                 self._restore(saved.accounts, saved.rotations, saved.slot, saved.slot_hashes)
-                self._tip = _Tip(rotations=saved.rotations, used=saved.used)
+                self._tip.used = saved.used
                 for record in saved.records:
                     self._remember(record)
                 return
@@ -113,6 +160,7 @@ class LiteSVMChain(ChainBase):
         self._airdrop(self.authority.pubkey(), AUTHORITY_LAMPORTS)
         self._save([self.authority.pubkey()], None)
 
+    @_serialised
     def close(self) -> None:
         """Closes the chain's file (when it has one); the in-memory chain stays usable."""
         if self._store is not None:
@@ -139,9 +187,9 @@ class LiteSVMChain(ChainBase):
             for address, account in accounts.items():
                 self.svm.set_account(address, account)
             # LiteSVM derives each blockhash from the one before: replaying the rotations gets
-            # back the very blockhash the chain had.
+            # back the very blockhashes the chain had.
             for _ in range(rotations):
-                self.svm.expire_blockhash()
+                self._next_blockhash()
             if slot:
                 self.svm.warp_to_slot(slot)
             if slot_hashes:
@@ -180,22 +228,36 @@ class LiteSVMChain(ChainBase):
 
     # -- primitives -------------------------------------------------------------------------
 
+    def _next_blockhash(self) -> None:
+        """Moves the runtime to a new blockhash (one more block)."""
+        self.svm.expire_blockhash()
+        self._tip.rotations += 1
+        self._tip.used = False
+        self._tip.issue(self.svm.latest_blockhash())
+
+    @_serialised
     def _recent_blockhash(self) -> tuple[Hash, int | None]:
         with foreign_errors("blockhash"):
             if self._tip.used:
-                self.svm.expire_blockhash()
-                self._tip = _Tip(rotations=self._tip.rotations + 1)
+                self._next_blockhash()
                 # A durable chain remembers the blockhash it hands out, so that a transaction
                 # prepared before a crash can still be submitted (once) after it.
                 self._save([], None)
             return self.svm.latest_blockhash(), None
 
+    @_serialised
     def _submit(self, prepared: Prepared, tx: VersionedTransaction) -> Sent:
         self._check_usable()
         signature = prepared.sent.signature
         earlier = self._records.get(signature)
         if earlier is not None:
             return self._outcome(prepared.sent, earlier)
+        if tx.message.recent_blockhash not in self._tip.recent:
+            raise TransactionFailed(
+                "the transaction was refused: BlockhashNotFound (its blockhash is not among the chain's recent ones)",
+                field="send",
+                value="BlockhashNotFound",
+            )
         with foreign_errors("send", TransactionFailed):
             self._tip.used = True
             result = self.svm.send_transaction(tx)
@@ -235,14 +297,17 @@ class LiteSVMChain(ChainBase):
             addresses = self._lookup_table(lookup.account_key).addresses  # a new list at each read
             yield from (addresses[i] for i in (*lookup.writable_indexes, *lookup.readonly_indexes))
 
+    @_serialised
     def _get_accounts(self, addresses: Sequence[Pubkey]) -> list[Account | None]:
         with foreign_errors("accounts", ChainRequestInvalid):
             return [self.svm.get_account(address) for address in addresses]
 
+    @_serialised
     def _rent(self, size: int) -> int:
         with foreign_errors("rent"):
             return self.svm.minimum_balance_for_rent_exemption(size)
 
+    @_serialised
     def _new_mint_keypair(self) -> Keypair:
         self._mints += 1
         if self.seed is None:
@@ -254,25 +319,27 @@ class LiteSVMChain(ChainBase):
             result = self.svm.airdrop(owner, lamports)
             if not isinstance(result, TransactionMetadata):
                 # The same airdrop as one before under the same blockhash: AlreadyProcessed.
-                self.svm.expire_blockhash()
-                self._tip = _Tip(rotations=self._tip.rotations + 1)
+                self._next_blockhash()
                 result = self.svm.airdrop(owner, lamports)
             self._tip.used = True
         if not isinstance(result, TransactionMetadata):
             raise ChainError(f"the airdrop failed: {result.err()}", field="fund", value=str(result.err()))
 
+    @_serialised
     def load_program(self, program_id: Pubkey, elf: bytes) -> None:
         """Deploys a built program (its SBF `.so` bytes) at `program_id`. Not kept by a durable
         chain's file: load the programs again after reopening it."""
         with foreign_errors("program", ChainRequestInvalid):
             self.svm.add_program(program_id, elf)
 
+    @_serialised
     def unix_time(self) -> int:
         """The clock's unix timestamp, what programs read as "now" (0 on a new chain: LiteSVM's
         clock stands still unless moved)."""
         with foreign_errors("clock"):
             return int(self.svm.get_clock().unix_timestamp)
 
+    @_serialised
     def advance_clock(self, unix_timestamp: int) -> int:
         """Moves the clock's unix timestamp forward to `unix_timestamp` (never back: programs
         keep times that must only grow) and returns the clock's time. A durable chain's file
@@ -292,12 +359,14 @@ class LiteSVMChain(ChainBase):
 
     # -- the Chain queries ------------------------------------------------------------------
 
+    @_serialised
     def fund(self, owner: Pubkey, lamports: int) -> None:
         if not isinstance(owner, Pubkey):
             raise ChainRequestInvalid(f"owner must be a Pubkey, got {type(owner).__name__}", field="owner", value=owner)
         self._airdrop(owner, check_amount(lamports, "lamports"))
         self._save([owner], None)
 
+    @_serialised
     def status(self, signature: str) -> TxStatus:
         self._check_usable()
         record = self._records.get(str(parse_signature(signature)))
@@ -309,15 +378,15 @@ class LiteSVMChain(ChainBase):
             return TxStatus.UNKNOWN
         return TxStatus.CONFIRMED if isinstance(found, TransactionMetadata) else TxStatus.FAILED
 
+    @_serialised
     def blockhash_valid(self, blockhash: str) -> bool:
-        wanted = parse_blockhash(blockhash)
-        with foreign_errors("blockhash"):
-            return bool(self.svm.latest_blockhash() == wanted)
+        self._check_usable()
+        return parse_blockhash(blockhash) in self._tip.recent
 
+    @_serialised
     def _expired(self, sent: Sent) -> bool:
-        wanted = parse_blockhash(sent.blockhash)
-        with foreign_errors("blockhash"):
-            return bool(self.svm.latest_blockhash() != wanted)  # the chain never goes back to it
+        self._check_usable()
+        return parse_blockhash(sent.blockhash) not in self._tip.recent  # gone: it never comes back
 
     def memo_of(self, signature: str) -> str | None:
         self._check_usable()
@@ -328,6 +397,7 @@ class LiteSVMChain(ChainBase):
         self._check_usable()
         return self._by_memo.get(memo)
 
+    @_serialised
     def create_lookup_table(self, addresses: Sequence[Pubkey]) -> Pubkey:
         addresses = list(addresses)
         if not 1 <= len(addresses) <= MAX_LOOKUP_TABLE_ADDRESSES:

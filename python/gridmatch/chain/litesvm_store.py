@@ -4,7 +4,8 @@ authority keypair, mint counter, blockhash rotations, slot and SlotHashes).
 
 Every change is one SQLite transaction (WAL, synchronous=FULL): after a crash the file holds a
 state the chain really was in. Program and sysvar accounts are not stored: a new LiteSVM has
-its own.
+its own. A store holds its file exclusively until closed (or its process ends): two runtimes
+saving to one file would overwrite each other's accounts.
 """
 
 from __future__ import annotations
@@ -67,12 +68,25 @@ class Store:
     def __init__(self, path: str) -> None:
         self.path = path
         try:
-            self.db = sqlite3.connect(path, isolation_level=None)
+            # Any one thread at a time may save (the chain serialises its calls); no waiting for
+            # a file another store holds.
+            self.db = sqlite3.connect(path, isolation_level=None, timeout=0, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise ChainError(f"cannot open the chain file {path}: {exc}", field="path", value=path) from exc
+        try:
+            self.db.execute("PRAGMA locking_mode=EXCLUSIVE")  # before WAL: no shared memory, no readers
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=FULL")
             self.db.executescript(_SCHEMA)
+            self.db.execute("BEGIN EXCLUSIVE")  # takes the file's lock now, held until close
+            self.db.execute("COMMIT")
         except sqlite3.Error as exc:
-            raise ChainError(f"cannot open the chain file {path}: {exc}", field="path", value=path) from exc
+            self.db.close()
+            if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY:
+                message = f"the chain file {path} is in use by another LiteSVMChain (in this process or another)"
+            else:
+                message = f"cannot open the chain file {path}: {exc}"
+            raise ChainError(message, field="path", value=path) from exc
 
     def load(self) -> Saved | None:
         try:

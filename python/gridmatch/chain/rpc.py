@@ -25,6 +25,7 @@ HTTP and RPC exceptions never escape: they become `ChainError` (or its subclasse
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
@@ -76,6 +77,18 @@ def _rank(level: TransactionConfirmationStatus | None) -> int:
 _COMMITMENT_RANK = {"processed": 0, "confirmed": 1, "finalized": 2}
 #: getMultipleAccounts takes at most this many addresses.
 _ACCOUNTS_PER_CALL = 100
+#: Fetched blockhashes and unsent signatures a chain remembers, the newest (a blockhash lives
+#: about 150 slots; forgetting only costs a fast answer: "not provably expired", "maybe sent").
+_REMEMBERED = 4096
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def _remember(book: OrderedDict[K, V], key: K, value: V) -> None:
+    """Adds to a bounded book, dropping its oldest entry (each step atomic: threads share it)."""
+    book[key] = value
+    if len(book) > _REMEMBERED:
+        book.popitem(last=False)
 
 
 def _rpc_message(exc: BaseException) -> str:
@@ -140,9 +153,9 @@ class RpcChain(ChainBase):
         # getTransaction and getSignaturesForAddress do not serve "processed".
         self._history_level: Commitment = Confirmed if commitment == "processed" else self._level
         self.client = client if client is not None else Client(url, commitment=self._level, timeout=timeout)
-        self._last_valid: dict[str, int] = {}
+        self._last_valid: OrderedDict[str, int] = OrderedDict()
         # Signatures prepared here and not yet submitted: no copy of them can be in flight.
-        self._fresh: set[str] = set()
+        self._fresh: OrderedDict[str, None] = OrderedDict()
 
     # -- calling the node -------------------------------------------------------------------
 
@@ -201,7 +214,7 @@ class RpcChain(ChainBase):
 
     def _recent_blockhash(self) -> tuple[Hash, int | None]:
         value = self._call("blockhash", lambda: self.client.get_latest_blockhash(self._level).value)
-        self._last_valid[str(value.blockhash)] = value.last_valid_block_height
+        _remember(self._last_valid, str(value.blockhash), value.last_valid_block_height)
         return value.blockhash, value.last_valid_block_height
 
     def _expired_quietly(self, sent: Sent) -> bool:
@@ -233,7 +246,7 @@ class RpcChain(ChainBase):
         prepared = super().prepare(
             instructions, signers=signers, lookup_tables=lookup_tables, memo=memo, compute_units=compute_units
         )
-        self._fresh.add(prepared.sent.signature)
+        _remember(self._fresh, prepared.sent.signature, None)
         return prepared
 
     def _submit(self, prepared: Prepared, tx: VersionedTransaction) -> Sent:
@@ -242,8 +255,7 @@ class RpcChain(ChainBase):
         # A preflight failure proves nothing will land only for a first submission of a
         # transaction prepared here: a copy sent earlier (before a timeout, by a process that
         # crashed) may still be in flight, so then it waits for the chain's word instead.
-        first = sent.signature in self._fresh
-        self._fresh.discard(sent.signature)
+        first = self._fresh.pop(sent.signature, False) is None  # in one step: of two threads, one is first
         rebroadcast = True
         opts = TxOpts(skip_confirmation=True, skip_preflight=False, preflight_commitment=self._level)
         try:
