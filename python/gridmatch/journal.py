@@ -79,12 +79,15 @@ BACKOFF = 0.01
 POLL = 0.05
 #: SQLite databases no other connection can open: a writer needs no lease on them.
 PRIVATE = (":memory:", "")
+#: The advisory lock of a PostgreSQL journal's writer (one journal per database): 64 bits of a
+#: hash of a fixed name, which other applications' keys are unlikely to meet.
+WRITER_KEY = int.from_bytes(hashlib.sha256(b"gridmatch.journal.writer").digest()[:8], "big", signed=True)
 
 
 class JournalError(GridmatchError, RuntimeError):
-    """The journal cannot be used as asked (a different market's journal, an unknown URL), or the
-    database refused a statement. For the errors below, `field` is "journal" and `value` its path
-    or URL (without a password)."""
+    """The journal cannot be used as asked (a different market's journal, an unknown URL), or
+    PostgreSQL refused a statement (the driver's error is its __cause__). For the errors below,
+    `field` is "journal" and `value` its path or URL (without a password)."""
 
 
 class JournalBusy(JournalError):
@@ -311,7 +314,10 @@ class Journal:
                 finally:
                     self._depth -= 1
                 return
-            self._run(self.begin)
+            try:
+                self._run(self.begin)
+            except JournalUnavailable:  # a connection that died idle: BEGIN ran nowhere, so again on a new one
+                self._run(self.begin)
             self._depth = 1
             try:
                 yield
@@ -765,11 +771,6 @@ class PostgresJournal(Journal):
                 with contextlib.suppress(psycopg.Error):
                     self._conn.execute("SELECT pg_advisory_unlock(%s)", (WRITER_KEY,))
             self._conn.close()
-
-
-#: The advisory lock key of a journal's writer (one journal per database): 64 bits of a hash
-#: of a fixed name, so that other applications' keys are unlikely to meet it.
-WRITER_KEY = int.from_bytes(hashlib.sha256(b"gridmatch.journal.writer").digest()[:8], "big", signed=True)
 
 
 def open_journal(url: str | Journal) -> Journal:
