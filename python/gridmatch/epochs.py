@@ -15,7 +15,8 @@ epoch where it stopped:
 - the engine's clock decides which epoch is open: `submit` refuses an order whose time is
   outside the open epoch's window (give or take `clock_tolerance`) and never steps the market;
   a clock that goes back never reopens an epoch (an open epoch it went back before is closed
-  and cleared at once), and a jump forward closes, clears and settles the epochs in between;
+  and cleared at once, and the rest of its rollover orders expires rather than wait in an
+  epoch as far ahead), and a jump forward closes, clears and settles the epochs in between;
 - an order is acknowledged only once its row is committed. With an escrow (the trading
   program's) it is first journaled as being placed, then placed on chain with no lock held,
   then acknowledged; one still being placed when its epoch closes (the process died, or the
@@ -188,7 +189,7 @@ class _Order:
 
     @classmethod
     def of(cls, trader: object, side: object, qty: object, price: object, rollover: object) -> _Order:
-        if side not in (1, -1) or isinstance(side, bool):
+        if isinstance(side, bool) or not isinstance(side, numbers.Integral) or side not in (1, -1):
             raise InvalidOrder(f"side = {side!r}: must be +1 (buy) or -1 (sell)", field="side", value=side)
         if not isinstance(rollover, bool):
             raise InvalidOrder(f"rollover = {rollover!r}: must be a bool", field="rollover", value=rollover)
@@ -616,7 +617,7 @@ class EpochManager:
         """Clears a closed epoch; False (the error recorded, the epoch left closed, to be tried
         again at the next step) when its chain could not be asked or could not close it."""
         try:
-            events.extend(self._clear(record.id))
+            events.extend(self._clear(record))
         except ChainError as err:
             self.journal.set_epoch(record.id, EpochState.CLOSED.value, detail={"error": str(err)}, attempt=True)
             return False
@@ -639,10 +640,12 @@ class EpochManager:
                     self.journal.mark_order(epoch, o.id, o.trader, OrderMark.CANCELLED, "not on chain at close")
         return {m.id for m in self.journal.marks(epoch, OrderMark.CANCELLED)}
 
-    def _clear(self, epoch: int) -> list[EpochEvent]:
+    def _clear(self, record: EpochRecord) -> list[EpochEvent]:
         """Closes an epoch (on chain first, see `_close`), clears its book and records
         everything the clearing decides in one transaction. A clearing that raises voids the
-        epoch alone: no trades, its orders expire unfilled (escrowed ones are claimed back)."""
+        epoch alone: no trades, its orders expire unfilled (escrowed ones are claimed back;
+        rollover ones too, or a poison order would void every epoch after it)."""
+        epoch = record.id
         cancelled = self._close(epoch)
         orders = [o for o in self.journal.orders(epoch) if o.id not in cancelled]
         book = np.zeros(len(orders), dtype=ORDER_DTYPE)
@@ -667,7 +670,8 @@ class EpochManager:
         with self.journal.transaction():
             self.journal.add_fills(epoch, fills)
             self.journal.set_filled(filled)
-            self._roll_over(epoch, orders, filled)
+            if state == EpochState.CLEARED and "clock_went_back" not in record.detail:
+                self._roll_over(epoch, orders, filled)
             for batch in batches:
                 self.journal.add_batch(batch.id, epoch, batch.idx, [t.row() for t in batch.transfers])
             detail |= {"fills": len(fills), "batches": len(batches)}
