@@ -30,6 +30,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
+from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from gridmatch.errors import GridmatchError, InvalidParameter
@@ -197,6 +198,21 @@ def _retried(method: Callable[Concatenate[J, P], T]) -> Callable[Concatenate[J, 
     return call
 
 
+class _Typed:
+    """Wraps a statement: raises, in place of a driver's error, the JournalError it stands for
+    (`Journal._typed`). A class, not a generator: it runs around every statement."""
+
+    def __init__(self, journal: Journal) -> None:
+        self._journal = journal
+
+    def __enter__(self) -> None:
+        pass
+
+    def __exit__(self, kind: type[BaseException] | None, err: BaseException | None, tb: TracebackType | None) -> None:
+        if isinstance(err, Exception) and (typed := self._journal._typed(err)) is not None:
+            raise typed from err
+
+
 class Journal:
     """The SQLite journal (`path` may be ":memory:", which survives nothing)."""
 
@@ -210,6 +226,7 @@ class Journal:
         self._target = path
         self._name = self._shown(path)
         self._lock = threading.RLock()
+        self._translated = _Typed(self)
         self._depth = 0
         #: The open sidecar file whose flock makes this journal the writer (`claim_writer`).
         self._lease: IO[bytes] | None = None
@@ -222,7 +239,7 @@ class Journal:
         return target
 
     def _connect(self) -> Any:
-        with self._translated():
+        with self._translated:
             conn = sqlite3.connect(self._target, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
@@ -247,30 +264,20 @@ class Journal:
     def _fault(self, kind: type[E], message: str) -> E:
         return kind(message, field="journal", value=self._name)
 
-    @contextlib.contextmanager
-    def _translated(self) -> Iterator[None]:
-        try:
-            yield
-        except Exception as err:
-            typed = self._typed(err)
-            if typed is None:
-                raise
-            raise typed from err
-
     def _live(self) -> Any:
         """The connection to run the next statement on."""
         return self._conn
 
     def _rows(self, text: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        with self._lock, self._translated():
+        with self._lock, self._translated:
             return list(self._live().execute(self._sql(text), tuple(params)).fetchall())
 
     def _run(self, text: str, params: Sequence[Any] = ()) -> None:
-        with self._lock, self._translated():
+        with self._lock, self._translated:
             self._live().execute(self._sql(text), tuple(params))
 
     def _run_many(self, text: str, rows: Sequence[Sequence[Any]]) -> None:
-        with self._lock, self._translated():
+        with self._lock, self._translated:
             self._live().cursor().executemany(self._sql(text), [tuple(r) for r in rows])
 
     def _next(self, table: str) -> int:
@@ -654,7 +661,7 @@ class PostgresJournal(Journal):
     def _connect(self) -> Any:
         import psycopg
 
-        with self._translated():
+        with self._translated:
             return psycopg.connect(self._target, autocommit=True)
 
     def _create(self) -> None:
@@ -702,7 +709,7 @@ class PostgresJournal(Journal):
         self._conn = conn
 
     def _lock_writer(self, conn: Any) -> bool:
-        with self._translated():
+        with self._translated:
             return bool(conn.execute("SELECT pg_try_advisory_lock(%s)", (WRITER_KEY,)).fetchone()[0])
 
     def _take_writer(self) -> bool:
