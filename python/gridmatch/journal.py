@@ -138,6 +138,10 @@ class OrderMark(enum.StrEnum):
     #: An order whose claim cannot be cranked to the accounts it recorded (closed or frozen
     #: since): only its owner, signing, can claim it to accounts of its choosing.
     UNCLAIMABLE = "unclaimable"
+    #: An order being placed on the escrow's chain, not yet acknowledged: journaled before it is
+    #: sent, replaced by the order once the chain took it. One still here when its epoch closes
+    #: (its placement failed, or the process died) is never acknowledged: it becomes ID_TAKEN.
+    PLACING = "placing"
 
 
 @dataclass(frozen=True)
@@ -493,7 +497,7 @@ class Journal:
         """One more than every id given out, being placed, or found held by the chain already."""
         rows = self._rows(
             "SELECT MAX(id) FROM (SELECT MAX(id) AS id FROM orders UNION ALL "
-            "SELECT MAX(id) AS id FROM order_marks WHERE mark = 'id_taken') AS ids"
+            "SELECT MAX(id) AS id FROM order_marks WHERE mark IN ('id_taken', 'placing')) AS ids"
         )
         return int(rows[0][0] or 0) + 1
 
@@ -545,6 +549,16 @@ class Journal:
                 (order_id, epoch, trader, str(mark), detail),
             )
             self.log(epoch, str(mark), {"order": order_id, "trader": trader, "detail": detail})
+
+    @_retried
+    def unmark_order(self, order_id: int, trader: int, mark: OrderMark) -> bool:
+        """Removes a mark; False if there was none."""
+        key = (order_id, trader, str(mark))
+        with self.transaction():
+            if not self._rows("SELECT 1 FROM order_marks WHERE id = ? AND trader = ? AND mark = ?", key):
+                return False
+            self._run("DELETE FROM order_marks WHERE id = ? AND trader = ? AND mark = ?", key)
+            return True
 
     @_retried
     def marks(self, epoch: int, mark: OrderMark) -> list[MarkRecord]:
