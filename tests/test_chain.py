@@ -9,6 +9,7 @@ tests/test_chain_rpc.py runs the same checks against a real validator when GRIDM
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import subprocess
@@ -515,13 +516,9 @@ def test_a_new_send_of_the_same_instructions_is_a_new_transaction(chain):
     assert chain.token_balances([m.b]) == [2 * GRID]  # it pays twice: why retries must reconcile first
 
 
-def test_the_latest_blockhash_is_valid(chain):
+def test_a_fresh_transaction_is_not_expired(chain):
     m = market(chain)
     prepared = chain.prepare([transfer(m, 1)])
-    assert chain.blockhash_valid(prepared.sent.blockhash)
-    assert not chain.blockhash_valid(str(Hash.new_unique()))
-    with pytest.raises(ChainRequestInvalid):
-        chain.blockhash_valid("not a blockhash")
     assert not chain.expired(prepared.sent)
     assert chain.expired(Sent(prepared.sent.signature, str(Hash.new_unique()), 0))  # no chain is at height 0
 
@@ -706,7 +703,6 @@ def test_faulty_chain_times_out_without_landing(chain):
     assert chain.status(exc.sent.signature) is TxStatus.UNKNOWN
     assert chain.token_balances([m.b]) == [0]
     # The transaction can still land: resubmitting the very same bytes is the safe retry.
-    assert faulty.blockhash_valid(exc.sent.blockhash)
     assert not faulty.expired(exc.sent)
     faulty.submit(exc.prepared)
     faulty.submit(exc.prepared)
@@ -766,14 +762,13 @@ def test_litesvm_takes_its_recent_blockhashes_only():
     b = chain.prepare([transfer(m, 2)])  # same blockhash: nothing was submitted in between
     assert a.sent.blockhash == b.sent.blockhash and a.sent.last_valid_height is None
     chain.submit(a)
-    assert chain.blockhash_valid(a.sent.blockhash)
     assert not chain.expired(a.sent)
     c = chain.prepare([transfer(m, 4)])  # after a submission: a new blockhash (a block)
     assert c.sent.blockhash != a.sent.blockhash
     assert not chain.expired(a.sent) and not chain.expired(c.sent)  # one block back: still taken
     chain.submit(c)
     d = chain.prepare([transfer(m, 8)])  # two blocks on: `b`, prepared with a's blockhash, is dead
-    assert chain.expired(b.sent) and not chain.blockhash_valid(b.sent.blockhash)
+    assert chain.expired(b.sent)
     assert not chain.expired(c.sent) and not chain.expired(d.sent)
     with pytest.raises(TransactionFailed) as info:
         chain.submit(b)
@@ -807,16 +802,24 @@ def test_litesvm_raw_behaviours_this_layer_relies_on():
     assert isinstance(svm.send_transaction(tx), TransactionMetadata)
     again = svm.send_transaction(tx)  # an identical transaction: AlreadyProcessed, no effect
     assert "AlreadyProcessed" in str(again.err())
+    # with its blockhash check off, it runs a transaction of any blockhash: the chain checks them
+    from solders.message import MessageV0
+
+    message = MessageV0.try_compile(chain.authority.pubkey(), [memo_ix("any")], [], Hash.new_unique())
+    assert isinstance(svm.send_transaction(VersionedTransaction(message, [chain.authority])), TransactionMetadata)
+    assert chain.token_balances([m.b]) == [1]
+    # its blockhashes: the same first one in every runtime, each next one the SHA-256 of the last
+    # (the chain's follow the same rule, so a file written before the chain derived them resumes)
     old = svm.latest_blockhash()
     svm.expire_blockhash()
-    assert svm.latest_blockhash() != old
-    stale = chain.prepare([transfer(m, 1)])
-    assert stale.sent.blockhash == str(svm.latest_blockhash())
-    assert chain.token_balances([m.b]) == [1]
-    # a deterministic runtime: the same seed gives the same blockhashes and signatures
-    twin = LiteSVMChain(seed=4)
-    assert twin.authority == chain.authority
+    assert svm.latest_blockhash() == Hash(hashlib.sha256(bytes(old)).digest())
     assert LiteSVM().latest_blockhash() == LiteSVM().latest_blockhash()
+    fresh = LiteSVMChain(seed=4)
+    assert fresh.authority == chain.authority
+    first = fresh.send([memo_ix("first")])
+    assert first.blockhash == str(LiteSVM().latest_blockhash())
+    second = fresh.prepare([memo_ix("second")])
+    assert second.sent.blockhash == str(Hash(hashlib.sha256(bytes(Hash.from_string(first.blockhash))).digest()))
 
 
 def test_litesvm_does_not_enforce_the_size_limit_so_the_chain_does():
@@ -894,7 +897,6 @@ def test_a_durable_litesvm_chain_resumes_from_its_file(tmp_path):
     assert again.signature_with_memo("before the crash") == sent.signature
     # a transaction signed before the restart can still land, once
     assert again.status(pending.sent.signature) is TxStatus.UNKNOWN
-    assert again.blockhash_valid(pending.sent.blockhash)
     assert not again.expired(pending.sent)
     again.submit(pending)
     again.submit(pending)
@@ -905,7 +907,6 @@ def test_a_durable_litesvm_chain_resumes_from_its_file(tmp_path):
     assert again.token_balances([m.b]) == [4 * GRID]
     mint = again.create_mint(9)
     assert mint != m.mint
-    assert not again.blockhash_valid(pending.sent.blockhash)
     assert again.expired(pending.sent)
     again.close()
     assert LiteSVMChain(path=path).token_balances([m.b]) == [4 * GRID]
@@ -1021,7 +1022,7 @@ def test_rpc_no_answer_in_time_is_a_send_timeout():
     exc = info.value
     assert isinstance(exc, ChainTimeout) and exc.field == "send"
     assert chain.status(exc.sent.signature) is TxStatus.UNKNOWN
-    assert chain.blockhash_valid(exc.sent.blockhash)  # it could still land
+    assert not chain.expired(exc.sent)  # it could still land
     chain.submit(exc.prepared)  # the safe retry
     assert chain.token_balances([m.b]) == [7]
 
@@ -1033,7 +1034,7 @@ def test_rpc_a_transaction_that_can_no_longer_land_is_failed():
     validator.drop = 10**6  # nothing lands any more
     prepared = chain.prepare([transfer(m, 7)])
     validator.height += 1  # a block passes: the blockhash expires
-    assert not chain.blockhash_valid(prepared.sent.blockhash)
+    assert chain.expired(prepared.sent)
     with pytest.raises(TransactionFailed) as info:
         chain.submit(prepared)
     assert "BlockhashNotFound" in str(info.value.value) or "Expired" in str(info.value.value)
@@ -1102,11 +1103,11 @@ def test_rpc_expiry_is_judged_at_the_finalized_height():
     m = market(chain)
     prepared = chain.prepare([transfer(m, 7)])
     validator.height += 1  # past its last valid height at the tip, not yet when finalized
-    assert chain.blockhash_valid(prepared.sent.blockhash)
+    assert not chain.expired(prepared.sent)
     validator.height += 5
-    assert not chain.blockhash_valid(prepared.sent.blockhash)
-    # a blockhash this chain never fetched: the node's isBlockhashValid decides
-    assert not chain.blockhash_valid(str(Hash.new_unique()))
+    assert chain.expired(prepared.sent)
+    # without a last valid height, a blockhash this chain never fetched is not provably dead
+    assert not chain.expired(Sent(prepared.sent.signature, str(Hash.new_unique()), None))
 
 
 def test_rpc_an_answer_lost_after_landing_is_found_by_polling():

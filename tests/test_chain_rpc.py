@@ -11,8 +11,8 @@ for them to be confirmed, so the module takes minutes, not seconds. GRIDMATCH_RP
 picks the commitment ("confirmed" by default).
 
 The RpcChain paths a healthy local validator rarely takes (lost packets, lost answers, expiry,
-error answers, parser panics) are exercised in tests/test_chain.py against an in-memory
-validator instead.
+error answers, parser panics, finality trailing the tip) are exercised in tests/test_chain.py
+and tests/test_chain_outcomes.py against an in-memory validator instead.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from solders.keypair import Keypair  # noqa: E402
 
 # The checks themselves: collected here again, with this module's `chain` fixture.
 from test_chain import (  # noqa: E402, F401
+    test_a_fresh_transaction_is_not_expired,
     test_a_new_send_of_the_same_instructions_is_a_new_transaction,
     test_a_second_lookup_table_and_a_full_one,
     test_a_transfer_beyond_what_is_allowed_fails_and_changes_nothing,
@@ -47,7 +48,6 @@ from test_chain import (  # noqa: E402, F401
     test_status_of_confirmed_failed_and_unknown_signatures,
     test_the_chains_satisfy_the_protocol,
     test_the_delegate_moves_exactly_the_amount,
-    test_the_latest_blockhash_is_valid,
     test_the_memo_goes_first_then_the_compute_limit,
     test_too_few_compute_units_fail_the_transaction,
     test_transaction_size_is_the_serialized_size,
@@ -72,6 +72,4 @@ def chain(authority) -> RpcChain:
 
 
 def test_the_validator_answers(chain):
-    prepared = chain.prepare([])
-    assert chain.blockhash_valid(prepared.sent.blockhash)
-    assert not chain.expired(prepared.sent)
+    assert not chain.expired(chain.prepare([]).sent)

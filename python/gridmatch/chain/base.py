@@ -223,10 +223,6 @@ class Chain(Protocol):
         """What the chain knows of the transaction with this signature."""
         ...
 
-    def blockhash_valid(self, blockhash: str) -> bool:
-        """False once a transaction built with `blockhash` can no longer land."""
-        ...
-
     def expired(self, sent: Sent) -> bool:
         """True only once a transaction built with `sent.blockhash` can never land any more, on
         any fork (RPC: the finalized block height has passed `sent.last_valid_height`). False

@@ -405,9 +405,6 @@ class ChainBase(ABC):
     @abstractmethod
     def status(self, signature: str) -> TxStatus: ...
 
-    @abstractmethod
-    def blockhash_valid(self, blockhash: str) -> bool: ...
-
     def expired(self, sent: Sent) -> bool:
         return self._expired(check_sent(sent))
 

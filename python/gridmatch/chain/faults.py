@@ -185,9 +185,6 @@ class FaultyChain:
     def status(self, signature: str) -> TxStatus:
         return self.inner.status(signature)
 
-    def blockhash_valid(self, blockhash: str) -> bool:
-        return self.inner.blockhash_valid(blockhash)
-
     def expired(self, sent: Sent) -> bool:
         return self.inner.expired(sent)
 

@@ -36,15 +36,11 @@ from solana.rpc.commitment import Commitment, Confirmed, Finalized, Processed
 from solana.rpc.core import RPCException, RPCNoResultException
 from solana.rpc.types import TxOpts
 from solders.account import Account
-from solders.commitment_config import CommitmentLevel
 from solders.hash import Hash
 from solders.instruction import Instruction
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
-from solders.rpc.config import RpcContextConfig
 from solders.rpc.errors import SendTransactionPreflightFailureMessage
-from solders.rpc.requests import IsBlockhashValid
-from solders.rpc.responses import IsBlockhashValidResp
 from solders.transaction import VersionedTransaction
 from solders.transaction_status import TransactionConfirmationStatus
 
@@ -56,7 +52,7 @@ from gridmatch.chain.base import (
     Sent,
     TxStatus,
 )
-from gridmatch.chain.common import ChainBase, is_panic, memo_from_transaction, parse_blockhash, parse_signature
+from gridmatch.chain.common import ChainBase, is_panic, memo_from_transaction, parse_signature
 from gridmatch.chain.lookup_tables import EXTEND_CHUNK, create_lookup_table_ix, extend_lookup_table_ix
 from gridmatch.chain.spl import check_amount
 from gridmatch.errors import ChainError, GridmatchError, TransactionFailed
@@ -369,16 +365,6 @@ class RpcChain(ChainBase):
 
     def status(self, signature: str) -> TxStatus:
         return self._signature_status(signature)[0]
-
-    def blockhash_valid(self, blockhash: str) -> bool:
-        wanted = parse_blockhash(blockhash)
-        last_valid = self._last_valid.get(str(wanted))
-        if last_valid is not None:
-            return self._block_height(Finalized) <= last_valid
-        request = IsBlockhashValid(wanted, RpcContextConfig(commitment=CommitmentLevel.Processed))
-        return bool(
-            self._call("blockhash", lambda: self.client._provider.make_request(request, IsBlockhashValidResp).value)
-        )
 
     def memo_of(self, signature: str) -> str | None:
         sig = parse_signature(signature)

@@ -63,9 +63,6 @@ class ChainSender:
     def status(self, signature: str) -> TxStatus:
         return self.chain.status(signature)
 
-    def blockhash_valid(self, blockhash: str) -> bool:
-        return self.chain.blockhash_valid(blockhash)
-
 
 class ChainSettler(ChainSender):
     """The epoch engine's `Settler` on a `Chain` by delegate transfers (see `gridmatch.epochs.Settler`)."""

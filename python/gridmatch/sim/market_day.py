@@ -344,9 +344,6 @@ class _TimedSettler:
         status: TxStatus = self._timed(lambda: self.inner.status(signature))
         return status
 
-    def blockhash_valid(self, blockhash: str) -> bool:
-        return bool(self._timed(lambda: self.inner.blockhash_valid(blockhash)))
-
     def expired(self, attempt: Any) -> bool:
         return bool(self._timed(lambda: self.inner.expired(attempt)))
 
