@@ -912,6 +912,26 @@ def test_a_durable_litesvm_chain_resumes_from_its_file(tmp_path):
     assert LiteSVMChain(path=path).token_balances([m.b]) == [4 * GRID]
 
 
+def test_a_durable_chain_keeps_its_clock(tmp_path):
+    """Programs keep times that must only grow: a restart does not take the clock back to 0."""
+    path = tmp_path / "chain.db"
+    chain = LiteSVMChain(seed=17, path=path)
+    assert chain.advance_clock(1_000) == 1_000
+    chain.close()
+    again = LiteSVMChain(path=path)
+    assert again.unix_time() == 1_000
+    assert again.advance_clock(500) == 1_000  # never back
+    for bad in (2**63, -(2**63) - 1, 1.5, True):
+        with pytest.raises(ChainRequestInvalid) as info:
+            again.advance_clock(bad)  # type: ignore[arg-type]
+        assert info.value.field == "unix_timestamp"
+    assert again.unix_time() == 1_000
+    again.send([memo_ix("a transaction keeps the clock too")])
+    assert again.advance_clock(2_000) == 2_000
+    again.close()
+    assert LiteSVMChain(path=path).unix_time() == 2_000
+
+
 def test_a_chain_file_is_held_by_one_chain_at_a_time(tmp_path):
     """Two runtimes saving to one file would overwrite each other's accounts: a second opener is
     refused, and changes nothing, until the first closes (or its process ends)."""

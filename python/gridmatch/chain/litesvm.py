@@ -69,7 +69,7 @@ from gridmatch.chain.common import (
     parse_blockhash,
     parse_signature,
 )
-from gridmatch.chain.litesvm_store import Record, Store
+from gridmatch.chain.litesvm_store import Record, Saved, Store
 from gridmatch.chain.lookup_tables import EXTEND_CHUNK, create_lookup_table_ix, extend_lookup_table_ix
 from gridmatch.chain.spl import check_amount
 from gridmatch.errors import ChainError, TransactionFailed
@@ -157,7 +157,7 @@ class LiteSVMChain(ChainBase):
                 self.seed = saved.seed
                 self.authority = Keypair.from_bytes(saved.authority)
                 self._mints = saved.mints
-                self._restore(saved.accounts, saved.rotations, saved.slot, saved.slot_hashes)
+                self._restore(saved)
                 self._tip.used = saved.used
                 for record in saved.records:
                     self._remember(record)
@@ -187,20 +187,21 @@ class LiteSVMChain(ChainBase):
 
     # -- durability -------------------------------------------------------------------------
 
-    def _restore(
-        self, accounts: dict[Pubkey, Account], rotations: int, slot: int, slot_hashes: list[tuple[int, Hash]]
-    ) -> None:
+    def _restore(self, saved: Saved) -> None:
         with foreign_errors("restore"):
-            for address, account in accounts.items():
+            for address, account in saved.accounts.items():
                 self.svm.set_account(address, account)
             # Each blockhash derives from the one before: replaying the rotations gets back the
             # very blockhashes the chain had.
-            for _ in range(rotations):
+            for _ in range(saved.rotations):
                 self._next_blockhash()
-            if slot:
-                self.svm.warp_to_slot(slot)
-            if slot_hashes:
-                self.svm.set_slot_hashes(slot_hashes)
+            if saved.slot:
+                self.svm.warp_to_slot(saved.slot)
+            if saved.slot_hashes:
+                self.svm.set_slot_hashes(saved.slot_hashes)
+            clock = self.svm.get_clock()
+            clock.unix_timestamp = saved.unix_timestamp
+            self.svm.set_clock(clock)
 
     def _save(self, touched: Iterable[Pubkey], record: Record | None) -> None:
         """Commits the accounts `touched`, `record` and the numbers that rebuild the runtime to
@@ -219,6 +220,7 @@ class LiteSVMChain(ChainBase):
                     "rotations": self._tip.rotations,
                     "used": self._tip.used,
                     "slot": self._svm.get_clock().slot,
+                    "unix_timestamp": self._svm.get_clock().unix_timestamp,
                     "slot_hashes": self._svm.get_slot_hashes(),
                 }
             store.save(state, accounts, record)
@@ -342,27 +344,31 @@ class LiteSVMChain(ChainBase):
     @_serialised
     def unix_time(self) -> int:
         """The clock's unix timestamp, what programs read as "now" (0 on a new chain: LiteSVM's
-        clock stands still unless moved)."""
+        clock stands still unless moved; a durable chain's file keeps it)."""
         with foreign_errors("clock"):
             return int(self.svm.get_clock().unix_timestamp)
 
     @_serialised
     def advance_clock(self, unix_timestamp: int) -> int:
         """Moves the clock's unix timestamp forward to `unix_timestamp` (never back: programs
-        keep times that must only grow) and returns the clock's time. A durable chain's file
-        does not keep it, as it keeps no programs."""
-        if isinstance(unix_timestamp, bool) or not isinstance(unix_timestamp, int):
+        keep times that must only grow, across a durable chain's restarts too) and returns the
+        clock's time."""
+        if (
+            isinstance(unix_timestamp, bool)
+            or not isinstance(unix_timestamp, int)
+            or not -(2**63) <= unix_timestamp < 2**63
+        ):
             raise ChainRequestInvalid(
-                f"unix_timestamp must be an int, got {type(unix_timestamp).__name__}",
-                field="unix_timestamp",
-                value=unix_timestamp,
+                f"unix_timestamp must be an i64, got {unix_timestamp!r}", field="unix_timestamp", value=unix_timestamp
             )
         with foreign_errors("clock"):
             clock = self.svm.get_clock()
-            if clock.unix_timestamp < unix_timestamp:
-                clock.unix_timestamp = unix_timestamp
-                self.svm.set_clock(clock)
-            return int(clock.unix_timestamp)
+            if clock.unix_timestamp >= unix_timestamp:
+                return int(clock.unix_timestamp)
+            clock.unix_timestamp = unix_timestamp
+            self.svm.set_clock(clock)
+        self._save([], None)
+        return unix_timestamp
 
     # -- the Chain queries ------------------------------------------------------------------
 

@@ -1,6 +1,6 @@
 """The SQLite file that makes a `LiteSVMChain` durable: the accounts its transactions touched,
 its record of transactions, and the few numbers that rebuild the runtime around them (seed,
-authority keypair, mint counter, blockhash rotations, slot and SlotHashes).
+authority keypair, mint counter, blockhash rotations, slot, SlotHashes and the clock's time).
 
 Every change is one SQLite transaction (WAL, synchronous=FULL): after a crash the file holds a
 state the chain really was in. Program and sysvar accounts are not stored: a new LiteSVM has
@@ -56,6 +56,7 @@ class Saved:
     used: bool
     slot: int
     slot_hashes: list[tuple[int, Hash]]
+    unix_timestamp: int
     accounts: dict[Pubkey, Account]
     records: list[Record]
 
@@ -114,6 +115,7 @@ class Store:
             used=bool(state.get("used", True)),
             slot=state["slot"],
             slot_hashes=[(slot, Hash.from_string(h)) for slot, h in state["slot_hashes"]],
+            unix_timestamp=state.get("unix_timestamp", 0),  # (not kept by files written before it was)
             accounts=accounts,
             records=records,
         )
