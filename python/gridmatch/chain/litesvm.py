@@ -26,7 +26,9 @@ differs from a cluster, and how this class makes up for it:
 
 With `path`, the chain survives its process: after every change, the accounts it touched and
 its record of transactions are committed to a SQLite file, and a new `LiteSVMChain(path=...)`
-resumes from it (the seed, authority and mint counter included). A crash loses at most the
+resumes from it (the seed, authority, mint counter and clock included; programs are loaded
+again). One chain holds a file at a time, until it is closed or its process ends: a second
+opener, in this process or another, gets a `ChainError`. A crash loses at most the
 transaction in flight, whole: either the file holds its effects and its record, or neither. A
 transaction is reported landed (and remembered) only once the file holds it. When a write to
 the file fails, the runtime in memory has run ahead of the file: the object then refuses every
