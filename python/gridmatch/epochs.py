@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import functools
 import logging
 import math
 import numbers
@@ -56,7 +57,6 @@ import numpy as np
 from gridmatch._core import PriceRule
 from gridmatch.clearing import ClearingResult, clear
 from gridmatch.errors import (
-    AmountOverflow,
     ChainError,
     ChainTimeout,
     GridmatchError,
@@ -202,6 +202,13 @@ class _Order:
         )
 
 
+@functools.lru_cache(maxsize=256)
+def _window(market: Market, epoch: int) -> tuple[float, float]:
+    """An epoch's [start, end) as POSIX times (parsing its id costs more than an order's checks)."""
+    start, end = market.epoch_bounds(epoch)
+    return start.timestamp(), end.timestamp()
+
+
 def _integer(name: str, value: object, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not low <= int(value) <= high:
         raise InvalidOrder(f"{name} = {value!r}: must be an integer in {low}..{high}", field=name, value=value)
@@ -219,6 +226,22 @@ def _positive(name: str, value: object, *, whole: bool = False) -> None:
     kinds = (int,) if whole else (int, float)
     if isinstance(value, bool) or not isinstance(value, kinds) or not 0 <= value < math.inf:
         raise InvalidParameter(f"{name} = {value!r}: must be a finite number >= 0", field=name, value=value)
+
+
+@dataclass(eq=False)
+class _Intake:
+    """One `submit`/`submit_many` call's orders, waiting for the group commit that journals
+    them with every other call's that arrived meanwhile (one durable write for all)."""
+
+    when: float
+    orders: dict[int, _Order]  # by the call's positions
+    waiting: list[int]  # positions still to journal
+    holdings: dict[int, tuple[int, int]]
+    results: dict[int, OrderAck | GridmatchError]
+    placing: list[tuple[int, OrderRecord]] = field(default_factory=list)  # journaled as being placed
+    error: Exception | None = None  # the group's journal write failed
+    lead: bool = False
+    wake: threading.Event = field(default_factory=threading.Event)
 
 
 class EpochManager:
@@ -271,6 +294,9 @@ class EpochManager:
         self.max_attempts = max_attempts
         self.retry_delay = float(retry_delay)
         self._stepping = threading.Lock()  # steps never overlap; order intake never waits for one
+        self._intake_lock = threading.Lock()  # guards the calls waiting for the next group commit
+        self._intakes: list[_Intake] = []
+        self._leading = False
         #: Each (epoch, side)'s journaled and in-flight lots, kept with the journal's rows (this
         #: manager is the journal's one writer): summing them at every order would cost O(n).
         self._volume: dict[tuple[int, int], int] = {}
@@ -313,7 +339,7 @@ class EpochManager:
         """Places a limit order in the open epoch; `at` (default: the clock) must lie in its
         window. The order is in the journal when this returns; a refusal raises a typed error
         and changes nothing (a `ChainTimeout` of an escrowed order: see `submit_many`)."""
-        (outcome,) = self._accept([(trader, side, qty, price, rollover)], at)
+        (outcome,) = self._accept([((trader, side, qty, price), rollover)], at)
         if isinstance(outcome, GridmatchError):
             raise outcome
         return outcome
@@ -328,9 +354,9 @@ class EpochManager:
         error that refused it (a refusal changes nothing; a `ChainTimeout` means the order may
         yet reach the chain: it is never acknowledged, and its escrow is claimed back with its
         epoch)."""
-        return self._accept([(*o, False) for o in orders], at)
+        return self._accept([(o, False) for o in orders], at)
 
-    def _accept(self, items: Sequence[tuple[Any, ...]], at: object) -> list[OrderAck | GridmatchError]:
+    def _accept(self, items: Sequence[tuple[Any, object]], at: object) -> list[OrderAck | GridmatchError]:
         """Checks and journals orders in one transaction, which re-checks everything they depend
         on (the epoch open, limits, volume, funds committed), so concurrent calls and steps can
         never acknowledge an order into a closed epoch or past a limit. With an escrow, the
@@ -339,98 +365,154 @@ class EpochManager:
         when = self.clock() if at is None else _instant("at", at)
         results: dict[int, OrderAck | GridmatchError] = {}
         checked: dict[int, _Order] = {}
-        for k, item in enumerate(items):
+        for k, (order, rollover) in enumerate(items):
             try:
-                checked[k] = _Order.of(*item)
+                trader, side, qty, price = order
+                checked[k] = _Order.of(trader, side, qty, price, rollover)
             except GridmatchError as refused:
                 results[k] = refused
-            except TypeError:
-                results[k] = InvalidOrder(f"order {item!r}: expected (trader, side, qty, price)", field="order")
+            except (TypeError, ValueError):  # not four values (or not a sequence at all)
+                message = f"order {order!r}: expected (trader, side, qty, price)"
+                results[k] = InvalidOrder(message, field="order", value=order)
         traders = {o.trader for o in checked.values()}
         holdings = {p: self.funds.holdings(p) for p in traders} if self.funds is not None else {}
-        waiting = list(checked)
-        while waiting:
-            placing = self._journal_orders(when, [(k, checked[k]) for k in waiting], holdings, results)
-            waiting = self._place(placing, results) if self.escrow is not None else []
+        intake = _Intake(when, checked, list(checked), holdings, results)
+        self._queue(intake)
+        if intake.error is not None:
+            raise intake.error
         return [results[k] for k in range(len(items))]
 
-    def _journal_orders(
-        self,
-        when: float,
-        orders: Sequence[tuple[int, _Order]],
-        holdings: dict[int, tuple[int, int]],
-        results: dict[int, OrderAck | GridmatchError],
-    ) -> list[tuple[int, OrderRecord]]:
-        """Journals the orders that pass their checks: as orders (acknowledged) without an
-        escrow, as being placed with one (returned, to be placed)."""
+    # -- group commit: the calls that arrive while one is being journaled share the next write
+
+    def _queue(self, intake: _Intake) -> None:
+        """Journals a call's orders with those of every call waiting beside it: one call leads
+        (journals the group, and with an escrow places it on chain), the others wait; when it is
+        done it hands the lead to the first call that arrived meanwhile."""
+        with self._intake_lock:
+            self._intakes.append(intake)
+            intake.lead = not self._leading
+            self._leading = True
+        if not intake.lead:
+            intake.wake.wait()  # done, or handed the lead
+            if not intake.lead:
+                return
+        with self._intake_lock:
+            group, self._intakes = self._intakes, []
+        try:
+            self._commit(group)
+        finally:
+            with self._intake_lock:
+                heir = self._intakes[0] if self._intakes else None
+                if heir is None:
+                    self._leading = False
+                else:
+                    heir.lead = True
+            for done in group:
+                done.lead = False
+                done.wake.set()
+            if heir is not None:
+                heir.wake.set()
+
+    def _commit(self, group: list[_Intake]) -> None:
+        while group:
+            try:
+                self._journal_group(group)
+                group = self._place_group(group) if self.escrow is not None else []
+            except Exception as error:  # the group's journal write failed: nothing of it was written
+                for intake in group:
+                    intake.error = error
+                return
+
+    def _journal_group(self, group: Sequence[_Intake]) -> None:
+        """Journals every call's orders that pass their checks in one transaction (which
+        re-checks all they depend on): as orders (acknowledged) without an escrow, as being
+        placed with one (`_Intake.placing`)."""
         added: list[OrderRecord] = []
-        placing: list[tuple[int, OrderRecord]] = []
         try:
             with self.journal.transaction():
-                try:
-                    epoch = self._open_epoch(when)
-                except EpochClosed as closed:
-                    results.update((k, closed) for k, _ in orders)
-                    return []
-                intents: dict[int, list[_Order]] = defaultdict(list)  # each trader's, of this batch
                 next_id = self.journal.next_order_id()
-                for k, o in orders:
-                    try:
-                        self._check(epoch, o, holdings.get(o.trader), intents[o.trader])
-                    except GridmatchError as refused:
-                        results[k] = refused
-                        continue
-                    record = OrderRecord(next_id, epoch, o.trader, o.side, o.price, o.qty, 0, o.rollover, None, None)
-                    next_id += 1
-                    if self.escrow is None:
-                        self.journal.add_order(record)
-                        results[k] = _ack(record)
-                    else:
-                        self.journal.mark_order(epoch, record.id, o.trader, OrderMark.PLACING, "")
-                        placing.append((k, record))
-                        intents[o.trader].append(o)
-                    self._add_volume(record, 1)
-                    added.append(record)
+                for intake in group:
+                    next_id = self._journal_orders(intake, next_id, added)
         except BaseException:
             for record in added:
                 self._add_volume(record, -1)
             raise
-        return placing
 
-    def _place(
-        self, placing: Sequence[tuple[int, OrderRecord]], results: dict[int, OrderAck | GridmatchError]
-    ) -> list[int]:
-        """Places journaled intents on the escrow's chain (no lock held), then acknowledges
-        each one it took, unless its epoch closed meanwhile. Returns the batch positions to
-        place again under new ids (the chain held theirs already)."""
+    def _journal_orders(self, intake: _Intake, next_id: int, added: list[OrderRecord]) -> int:
+        """Journals one call's waiting orders from id `next_id`; returns the next free id."""
+        waiting, intake.waiting, intake.placing = intake.waiting, [], []
+        try:
+            epoch = self._open_epoch(intake.when)
+        except EpochClosed as closed:
+            intake.results.update((k, closed) for k in waiting)
+            return next_id
+        intents: dict[int, list[_Order]] = defaultdict(list)  # each trader's, of this call
+        for k in waiting:
+            o = intake.orders[k]
+            try:
+                self._check(epoch, o, intake.holdings.get(o.trader), intents[o.trader])
+            except GridmatchError as refused:
+                intake.results[k] = refused
+                continue
+            record = OrderRecord(next_id, epoch, o.trader, o.side, o.price, o.qty, 0, o.rollover, None, None)
+            next_id += 1
+            if self.escrow is None:
+                self.journal.add_order(record)
+                intake.results[k] = _ack(record)
+            else:
+                self.journal.mark_order(epoch, record.id, o.trader, OrderMark.PLACING, "")
+                intake.placing.append((k, record))
+                intents[o.trader].append(o)
+            self._add_volume(record, 1)
+            added.append(record)
+        return next_id
+
+    def _place_group(self, group: Sequence[_Intake]) -> list[_Intake]:
+        """Places the group's journaled intents on the escrow's chain (no lock held), then
+        acknowledges each one it took, unless its epoch closed meanwhile. Returns the calls with
+        orders to journal again under new ids (the chain held theirs already)."""
         assert self.escrow is not None
-        if not placing:
-            return []
-        outcomes = self.escrow.place_many([r for _, r in placing])
+        placing = [(intake, k, record) for intake in group for k, record in intake.placing]
+        by_epoch: dict[int, list[int]] = defaultdict(list)  # one epoch a placement: a group may straddle two
+        for n, (_, _, record) in enumerate(placing):
+            by_epoch[record.epoch].append(n)
+        outcomes: list[GridmatchError | None] = [None] * len(placing)
+        for positions in by_epoch.values():
+            placed = self.escrow.place_many([placing[n][2] for n in positions])
+            for n, outcome in zip(positions, placed, strict=True):
+                outcomes[n] = outcome
         again = []
         with self.journal.transaction():
-            for (k, record), outcome in zip(placing, outcomes, strict=True):
-                still = self.journal.unmark_order(record.id, record.trader, OrderMark.PLACING)
-                if outcome is None and still:
-                    self.journal.add_order(record)
-                    results[k] = _ack(record)
-                    continue
-                self._add_volume(record, -1)
-                if outcome is None:  # its epoch closed while it was placed: see `_close`
-                    message = f"epoch {record.epoch} closed while the order was placed; its escrow is returned"
-                    results[k] = EpochClosed(message, field="epoch", value=record.epoch)
-                elif isinstance(outcome, OrderIdTaken):
-                    if still:
-                        self.journal.mark_order(
-                            record.epoch, record.id, record.trader, OrderMark.ID_TAKEN, str(outcome)
-                        )
-                    again.append(k)
-                else:
-                    if isinstance(outcome, ChainTimeout) and still:  # it may land yet: never given again
-                        detail = f"placing it timed out: {outcome}"
-                        self.journal.mark_order(record.epoch, record.id, record.trader, OrderMark.ID_TAKEN, detail)
-                    results[k] = outcome
-        return again
+            for (intake, k, record), outcome in zip(placing, outcomes, strict=True):
+                if self._placed(record, outcome, intake.results, k):
+                    intake.waiting.append(k)
+                    again.append(intake)
+        return list(dict.fromkeys(again))
+
+    def _placed(
+        self, record: OrderRecord, outcome: GridmatchError | None, results: dict[int, OrderAck | GridmatchError], k: int
+    ) -> bool:
+        """Journals what became of a placement; True if the order is to be placed again under a
+        new id."""
+        still = self.journal.unmark_order(record.id, record.trader, OrderMark.PLACING)
+        if outcome is None and still:
+            self.journal.add_order(record)
+            results[k] = _ack(record)
+            return False
+        self._add_volume(record, -1)
+        if outcome is None:  # its epoch closed while it was placed: see `_close`
+            message = f"epoch {record.epoch} closed while the order was placed; its escrow is returned"
+            results[k] = EpochClosed(message, field="epoch", value=record.epoch)
+            return False
+        if isinstance(outcome, OrderIdTaken):
+            if still:
+                self.journal.mark_order(record.epoch, record.id, record.trader, OrderMark.ID_TAKEN, str(outcome))
+            return True
+        if isinstance(outcome, ChainTimeout) and still:  # it may land yet: its id is never given again
+            detail = f"placing it timed out: {outcome}"
+            self.journal.mark_order(record.epoch, record.id, record.trader, OrderMark.ID_TAKEN, detail)
+        results[k] = outcome
+        return False
 
     def _open_epoch(self, when: float) -> int:
         """The epoch taking orders, if `when` lies in its window (give or take the tolerance)."""
@@ -439,7 +521,7 @@ class EpochManager:
             epoch = self.market.epoch_id(when)
             raise EpochClosed(f"no epoch is open (epoch {epoch} is not)", field="epoch", value=epoch)
         epoch = found[-1].id
-        start, end = (t.timestamp() for t in self.market.epoch_bounds(epoch))
+        start, end = _window(self.market, epoch)
         if not start - self.clock_tolerance <= when < end + self.clock_tolerance:
             message = f"at = {when}: outside the open epoch {epoch} [{start}, {end}) by more than the tolerance"
             raise EpochClosed(message, field="at", value=when)
@@ -488,10 +570,9 @@ class EpochManager:
             raise InvalidOrder(f"qty = {qty}: more than 2^63-1 GRID units", field="qty", value=qty)
         if abs(notional) > _I63:
             raise InvalidOrder(f"price = {price}: qty x price is more than 2^63-1 units", field="price", value=price)
-        try:
-            buyer_pays, seller_receives, _, _ = self.market.split(notional)
-        except AmountOverflow:
-            raise InvalidOrder(f"price = {price}: the fee takes it past 2^63-1", field="price", value=price) from None
+        buyer_pays, seller_receives, _, _ = self.market.split(notional)
+        if max(buyer_pays, -seller_receives) > _I63:  # a fee on top of a notional near the limit
+            raise InvalidOrder(f"price = {price}: the fee takes it past 2^63-1", field="price", value=price)
         if side == -1:
             return self.market.grid_units(qty), max(0, -seller_receives)
         return 0, max(0, buyer_pays)
@@ -585,7 +666,7 @@ class EpochManager:
         than the tolerance: the clock went back, and its orders are cleared now rather than
         left for whenever the clock comes back (an epoch, once closed, never opens again)."""
         for record in self.journal.epochs([EpochState.PENDING, EpochState.OPEN]):
-            start, end = (t.timestamp() for t in self.market.epoch_bounds(record.id))
+            start, end = _window(self.market, record.id)
             back = record.state == EpochState.OPEN and start > at + self.clock_tolerance
             if end <= at or back:
                 if record.state == EpochState.PENDING:
