@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import random
 import shutil
+import threading
 import time
 
 import pytest
@@ -192,6 +193,52 @@ def test_orders_escrowed_in_batches_through_the_trading_program(benchmark, tmp_p
         assert all(isinstance(ack, OrderAck) for ack in manager.submit_many(orders))
 
     benchmark.pedantic(submit_many, rounds=100, iterations=1, warmup_rounds=5)
+
+
+def burst(manager: EpochManager, threads: int, per_thread: int, order) -> None:
+    """`threads` callers submitting `per_thread` orders each at once (a service's clients):
+    what the group commit shares among them."""
+    count = iter(range(10**9))
+    lock = threading.Lock()
+
+    def client() -> None:
+        for _ in range(per_thread):
+            with lock:
+                n = next(count)
+            assert isinstance(manager.submit(*order(n)), OrderAck)
+
+    workers = [threading.Thread(target=client) for _ in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+
+
+@pytest.mark.parametrize("threads", [1, 8, 64])
+def test_journal_orders_from_concurrent_callers(benchmark, tmp_path, threads):
+    """Orders acknowledged per second through `submit` (every check, a durable commit) when
+    `threads` callers submit at once; each round is 1,024 orders."""
+    manager = EpochManager(Market(order_limit=10**6), journal=str(tmp_path / "burst.sqlite"), clock=lambda: T0)
+    manager.register(Participant(1, Role.PROSUMER))
+    manager.step(T0)
+    benchmark.pedantic(burst, args=(manager, threads, 1024 // threads, lambda n: (1, -1, 100 + n % 50, 900 + n % 20)))
+    benchmark.extra_info["orders_per_round"] = 1024
+
+
+@pytest.mark.parametrize("threads", [1, 8, 64])
+def test_orders_escrowed_from_concurrent_callers(benchmark, tmp_path, threads):
+    """Orders accepted per second through `submit` with the trading program's escrow when
+    `threads` callers submit at once: the calls waiting beside one share its journal writes and
+    its placements (as many orders a transaction as fit). Each round is 512 orders."""
+    manager, _ = funded_market(tmp_path, settle="program", market=Market(order_limit=10**6))
+    manager.step(T0)
+
+    def order(n: int) -> tuple[int, int, int, int]:
+        pid = SELLERS[n % 100] if n % 2 else BUYERS[n % 100]
+        return pid, -1 if n % 2 else 1, 100 + n % 50, 900 + n % 20
+
+    benchmark.pedantic(burst, args=(manager, threads, 512 // threads, order), rounds=3, iterations=1)
+    benchmark.extra_info["orders_per_round"] = 512
 
 
 def test_journal_bare_order_writes(benchmark, tmp_path):

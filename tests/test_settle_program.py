@@ -31,7 +31,7 @@ from gridmatch.chain.metering import ReadingRefused
 from gridmatch.chain.spl import ACCOUNT_LEN, TOKEN_PROGRAM_ID
 from gridmatch.chain.trading import OrderRef, dues, escrow
 from gridmatch.chain.venue import Venue
-from gridmatch.epochs import EpochManager, EpochState, InsufficientFunds, OrderAck
+from gridmatch.epochs import EpochClosed, EpochManager, EpochState, InsufficientFunds, OrderAck
 from gridmatch.errors import InvalidOrder, TransactionFailed
 from gridmatch.journal import OrderMark, OrderRecord
 from gridmatch.market import Market
@@ -290,11 +290,13 @@ def test_an_id_the_trader_took_on_chain_is_skipped_journaled_and_its_order_claim
     assert_settled_as_dues_say(venue, manager, before)  # its escrow whole: it was in no result
 
 
-def test_an_order_placed_just_before_a_crash_is_skipped_and_claimed_back():
-    """The chain accepted a placement whose journal row was lost: the id is given out again. To
-    the same trader, the chain holds it: the id is skipped and the lost order claimed with the
-    epoch. To another trader, the addresses differ: the engine never meets it, and it waits,
-    in no result, for its owner (or anyone) to claim it once the epoch is finalised."""
+def test_an_order_on_chain_the_journal_never_had_is_skipped_or_left_to_its_owner():
+    """An order placed through the escrow with no journal row at all (by a tool of the
+    operator's, or an engine of before intents; a crash now leaves an intent, see above): when
+    the id is given to the same trader, the chain holds it: the id is skipped and the order
+    claimed with the epoch. To another trader, the addresses differ: the engine never meets it,
+    and it waits, in no result, for its owner (or anyone) to claim it once the epoch is
+    finalised."""
     venue, manager = program_market()
     assert venue.trading is not None
     t = venue.trading
@@ -316,6 +318,76 @@ def test_an_order_placed_just_before_a_crash_is_skipped_and_claimed_back():
     assert venue.chain.account_data([lost])[0] is not None and vaults(venue)[1] > 0
     venue.chain.send([t.claim_ix(ref(venue, second.id, 5))])  # anyone may crank it
     assert_settled_as_dues_say(venue, manager, before)
+
+
+@pytest.mark.parametrize("landed", [True, False])
+def test_an_order_whose_placement_a_crash_cut_short_is_never_acknowledged(tmp_path: Path, landed: bool):
+    """The engine journals an escrowed order as being placed before it sends it. The process
+    dies after sending (the order `landed` on chain) or before: the restarted engine never
+    gives the id out again, never acknowledges the order, leaves it out of the book, and
+    claims its escrow back with the epoch."""
+    journal = str(tmp_path / "journal.sqlite")
+    venue, manager = program_market(journal=journal)
+    assert venue.trading is not None
+    before = venue.balances()
+    manager.step(T0)
+    manager.submit(1, -1, 1_000, 900, at=T0 + 1)
+    cut = OrderRecord(manager.journal.next_order_id(), E0, 4, 1, 950, 300, 0, False, None, None)
+    manager.journal.mark_order(E0, cut.id, 4, OrderMark.PLACING, "")  # what the dead process journaled
+    if landed:
+        escrow_of = venue.escrow()
+        assert escrow_of is not None
+        escrow_of.place(cut)
+    manager.close()  # the process dies: its lease goes with it
+    restarted = EpochManager(
+        MARKET, settler=venue.settler(), escrow=venue.escrow(), journal=journal, clock=lambda: T0 + 5
+    )
+    restarted.recover()
+    assert restarted.submit(4, 1, 500, 950, at=T0 + 6).id == cut.id + 1
+    restarted.step(T0 + 900)
+    assert restarted.state(E0) == EpochState.SETTLED
+    assert cut.id not in {o.id for o in restarted.journal.orders(E0)}
+    assert (cut.id, 4) in {(m.id, m.trader) for m in restarted.journal.marks(E0, OrderMark.ID_TAKEN)}
+    assert all(cut.id not in (f[0], f[1]) for f in restarted.journal.fills(E0))
+    assert venue.chain.account_data([venue.trading.order_address(ref(venue, cut.id, 4))]) == [None]
+    assert_settled_as_dues_say(venue, restarted, before)  # its escrow, if any, came back whole
+
+
+@pytest.mark.parametrize("first", [True, False])
+def test_an_epoch_that_closes_while_an_order_is_placed_refuses_it_and_returns_its_escrow(first: bool):
+    """The epoch's step closes it while a submit's placement is on its way: the order is not
+    acknowledged (EpochClosed), is in no book, and its escrow (if the placement landed) comes
+    back with the epoch. When it is the epoch's `first` order, the epoch is not yet on chain:
+    the close opens and closes it there, so the placement can never land."""
+    venue, manager = program_market()
+    assert venue.trading is not None
+    before = venue.balances()
+    manager.step(T0)
+    if not first:
+        manager.submit(1, -1, 1_000, 900, at=T0 + 1)
+    escrow_of = manager.escrow
+    assert isinstance(escrow_of, OrderEscrow)
+    place_many = escrow_of.place_many
+
+    def racing(orders):
+        if first:  # the step wins the race to the chain
+            manager.step(T0 + 900)
+            return place_many(orders)
+        outcomes = place_many(orders)  # the placement lands, then the step closes the epoch
+        manager.step(T0 + 900)
+        return outcomes
+
+    escrow_of.place_many = racing  # type: ignore[method-assign]
+    with pytest.raises(EpochClosed) as info:
+        manager.submit(4, 1, 300, 950, at=T0 + 2)
+    assert info.value.field == "epoch"
+    escrow_of.place_many = place_many  # type: ignore[method-assign]
+    assert [o.trader for o in manager.journal.orders(E0)] == ([] if first else [1])
+    manager.step(T0 + 901)
+    assert manager.state(E0) == EpochState.SETTLED
+    assert epoch_on_chain(venue).state.__class__.__name__ in ("Closed", "Finalised")
+    assert vaults(venue) == [0, 0]
+    assert venue.balances() == before  # nothing traded, every escrow back
 
 
 def test_a_batch_of_orders_is_escrowed_in_few_transactions_each_refusal_its_own():

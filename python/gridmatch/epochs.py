@@ -500,15 +500,14 @@ class EpochManager:
             results[k] = _ack(record)
             return False
         self._add_volume(record, -1)
-        if outcome is None:  # its epoch closed while it was placed: see `_close`
-            message = f"epoch {record.epoch} closed while the order was placed; its escrow is returned"
+        if outcome is None or not still:  # its epoch closed while it was placed (see `_close`): whatever the chain said
+            message = f"epoch {record.epoch} closed while the order was placed; any escrow is returned"
             results[k] = EpochClosed(message, field="epoch", value=record.epoch)
             return False
         if isinstance(outcome, OrderIdTaken):
-            if still:
-                self.journal.mark_order(record.epoch, record.id, record.trader, OrderMark.ID_TAKEN, str(outcome))
+            self.journal.mark_order(record.epoch, record.id, record.trader, OrderMark.ID_TAKEN, str(outcome))
             return True
-        if isinstance(outcome, ChainTimeout) and still:  # it may land yet: its id is never given again
+        if isinstance(outcome, ChainTimeout):  # it may land yet: its id is never given again
             detail = f"placing it timed out: {outcome}"
             self.journal.mark_order(record.epoch, record.id, record.trader, OrderMark.ID_TAKEN, detail)
         results[k] = outcome

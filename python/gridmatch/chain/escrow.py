@@ -31,14 +31,14 @@ and the epoch's fee on chain (fixed when it opened) whenever it is signed: the p
 function of them, so after a crash the same batch gets the same instructions, and its id (derived
 from its content) is checked to be sure.
 
-Orders placed just before a crash that lost their journal rows: their id is given out again. If
-to the same trader, the chain holds that address, so the id is refused as taken (`OrderIdTaken`),
-marked in the journal and skipped, and the lost order is claimed with the epoch (its whole
-escrow back: it is in no result). If the id goes to another trader first, the addresses differ
-and the engine never meets the lost order: it stays on chain, in no result, until its owner (or
-anyone) claims its whole escrow once the epoch is finalised. Cancelling it at once, as the
-engine did when order ids were the market's, is no longer possible: an order of the trader's
-own cannot be told from the engine's lost one, and the engine cancels neither.
+An order is journaled as being placed (an intent) before its placement is sent, so a crash
+between the two leaves the intent: its id is never given out again, and when the epoch closes
+the intent is marked taken (`OrderMark.ID_TAKEN`) and, if the placement landed, the order is
+claimed back whole with the epoch (it is in no result). `close` closes the epoch on chain before
+the engine resolves its intents; an epoch with intents and no account on chain yet is opened and
+closed there at once, so that no placement still on its way can land after. An order a trader
+places itself under an id the engine would give it next makes that id taken too (`OrderIdTaken`):
+the engine skips it, and claims that order back with the epoch.
 """
 
 from __future__ import annotations
