@@ -722,9 +722,10 @@ class EpochManager:
 
     def _clear(self, record: EpochRecord) -> list[EpochEvent]:
         """Closes an epoch (on chain first, see `_close`), clears its book and records
-        everything the clearing decides in one transaction. A clearing that raises voids the
-        epoch alone: no trades, its orders expire unfilled (escrowed ones are claimed back;
-        rollover ones too, or a poison order would void every epoch after it)."""
+        everything the clearing decides in one transaction. A clearing (or its settlement plan)
+        that raises voids the epoch alone: no trades, its orders expire unfilled (escrowed ones
+        are claimed back; rollover ones too, or a poison order would void every epoch after it).
+        A chain that does not answer leaves it closed, to be cleared at a later step."""
         epoch = record.id
         cancelled = self._close(epoch)
         orders = [o for o in self.journal.orders(epoch) if o.id not in cancelled]
@@ -735,17 +736,20 @@ class EpochManager:
         detail: dict[str, Any] = {"orders": len(orders), "cancelled": len(cancelled)}
         try:
             result = self._clearing(book)
-        except Exception as poison:  # whatever the clearing's fault, it stays this epoch's
-            fills: list[FillRow] = []
+            fills: list[FillRow] = [tuple(f) for f in result.fills.tolist()]
+            batches = self.settler.plan(epoch, fills) if self.settler else []
+        except ChainError:
+            raise  # not the epoch's fault: cleared at a later step
+        except Exception as poison:  # whatever the clearing's or the plan's fault, it stays this epoch's
+            fills = []
             filled = dict.fromkeys(book["id"].tolist(), 0)
             price, volume, state = None, 0, EpochState.VOID
             detail["void"] = f"{type(poison).__name__}: {poison}"
             log.error("epoch %s void: %s", epoch, detail["void"])
+            batches = self.settler.plan(epoch, []) if self.settler else []
         else:
-            fills = [tuple(f) for f in result.fills.tolist()]
             filled = dict(zip(book["id"].tolist(), result.filled.tolist(), strict=True))
             price, volume, state = result.price, result.volume, EpochState.CLEARED
-        batches = self.settler.plan(epoch, fills) if self.settler else []
         events: list[EpochEvent] = []
         with self.journal.transaction():
             self.journal.add_fills(epoch, fills)
