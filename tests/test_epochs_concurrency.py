@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import subprocess
 import sys
 import threading
@@ -17,11 +18,13 @@ import pytest
 from epochs_harness import E0, MARKET, T0, SlowHoldings, manager, rows
 
 from gridmatch.epochs import EpochClosed, EpochManager, EpochState, OrderAck, OrderLimit
+from gridmatch.errors import InvalidParameter
 from gridmatch.journal import JournalBusy, OrderRecord
 from gridmatch.market import Market
 from gridmatch.participants import Participant, Role
 
 TRADERS = range(10, 18)
+EPOCH_5 = 201606211315  # T0 + 5 epochs
 BUSY = Market(order_limit=10_000)
 
 
@@ -142,6 +145,8 @@ def test_concurrent_submits_never_beat_the_order_limit():
 
 
 def test_run_and_threads_submitting_at_the_boundaries_never_fail_a_step(tmp_path, caplog):
+    """No step fails while threads submit across the boundaries; a step that does (its clock
+    gives NaN for a while) is logged, and `run` steps again once the clock is back."""
     now = [T0]
     m = busy_market(tmp_path / "journal.sqlite", clock=lambda: now[0])
     caplog.set_level(logging.WARNING, logger="gridmatch.epochs")
@@ -161,14 +166,20 @@ def test_run_and_threads_submitting_at_the_boundaries_never_fail_a_step(tmp_path
         now[0] = T0 + 900 * 4
         last = max(ack.epoch for ack in traders.acks)
         await asyncio.wait_for(until(lambda: m.state(last) == EpochState.SETTLED), 10)
+        assert caplog.records == [] and traders.errors == []  # not one step failed
+        now[0] = math.nan  # the clock breaks
+        await asyncio.wait_for(until(lambda: caplog.records), 5)
+        now[0] = T0 + 900 * 5
+        await asyncio.wait_for(until(lambda: m.status().open_epoch == EPOCH_5), 5)
         assert not runner.done()  # run never died
         stop.set()
         await runner
-        assert traders.errors == []
         return traders.acks
 
     acks = asyncio.run(scenario())
-    assert caplog.records == []  # not one step failed (run would have logged it and gone on)
+    assert {(r.levelname, r.getMessage(), type(r.exc_info[1])) for r in caplog.records} == {
+        ("ERROR", "epoch step failed; tried again at the next poll", InvalidParameter)
+    }
     assert len({ack.epoch for ack in acks}) >= 3
     each_ack_is_in_one_cleared_book(m, acks)
 

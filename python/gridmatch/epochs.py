@@ -611,7 +611,7 @@ class EpochManager:
         an open one the clock went back before), opens the current one, clears the closed ones
         and settles what is left, retrying failed settlements after their back-off. A chain
         that does not answer delays clearing or settling; it never stops the epoch clock."""
-        at = self.clock() if now is None else _instant("now", now, InvalidParameter)
+        at = _instant("now", self.clock() if now is None else now, InvalidParameter)  # a clock can break too
         events: list[EpochEvent] = []
         try:
             with self._stepping:
