@@ -17,7 +17,7 @@ from epochs_harness import E0, E1, E2, MARKET, T0, ScriptedSettler, manager, row
 
 import gridmatch.epochs as epochs
 from gridmatch.epochs import EpochManager, EpochState, OrderAck
-from gridmatch.errors import AmountOverflow, InvalidOrder, InvalidParameter
+from gridmatch.errors import AmountOverflow, ChainError, InvalidOrder, InvalidParameter
 from gridmatch.market import Market
 from gridmatch.settlement import TxStatus
 
@@ -267,6 +267,36 @@ def test_a_chain_that_cannot_close_an_epoch_delays_its_clearing_only():
     m.step(T0 + 901)
     assert m.journal.epoch(E0).price == 925 and m.state(E0) == EpochState.SETTLED
     assert m.state(E1) == EpochState.OPEN and len(m.journal.orders(E1)) == 2
+
+
+class Flaky(ScriptedSettler):
+    """Cannot plan epoch E0 the first two times it is asked (an RPC read in the plan timed out)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.flaky = 2
+
+    def plan(self, epoch: int, fills):
+        if epoch == E0 and self.flaky:
+            self.flaky -= 1
+            raise ChainError("a lookup table read timed out", field="rpc")
+        return super().plan(epoch, fills)
+
+
+def test_epochs_clear_in_order_so_a_delayed_ones_rollover_rest_is_cleared_too():
+    m = manager(settler=Flaky())
+    m.step(T0)
+    m.submit(1, -1, 1000, 900, rollover=True, at=T0 + 1)
+    m.submit(2, 1, 600, 950, at=T0 + 1)
+    m.step(T0 + 900)  # E0 cannot be planned yet
+    m.step(T0 + 1800)  # nor now: E1, ended too, waits for it (E0's rest is to join its book)
+    assert (m.state(E0), m.state(E1), m.state(E2)) == ("closed", "closed", "open")
+    m.step(T0 + 1801)
+    assert all(m.state(e) == EpochState.SETTLED for e in (E0, E1))
+    (rest,) = m.journal.orders(E1)  # E0's unfilled 400, offered in E1 (no buyer there)
+    assert (rest.qty, rest.filled) == (400, 0)
+    (again,) = m.journal.orders(E2)
+    assert (again.qty, again.parent) == (400, rest.id)
 
 
 def attempts(m: EpochManager, epoch: int = E0) -> list[tuple[str, str]]:

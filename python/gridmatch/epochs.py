@@ -685,11 +685,11 @@ class EpochManager:
 
     def _clear_ended(self, at: float, events: list[EpochEvent]) -> None:
         """Clears the closed epochs in order; clearing one may roll orders into an epoch that is
-        over already, which is closed and cleared in turn."""
-        stuck: set[int] = set()
-        while closed := [r for r in self.journal.epochs([EpochState.CLOSED]) if r.id not in stuck]:
+        over already, which is closed and cleared in turn. One that cannot be cleared yet holds
+        back the later ones (its rollover orders' rest is yet to join the next one's book)."""
+        while closed := self.journal.epochs([EpochState.CLOSED]):
             if not self._try_clear(closed[0], events):
-                stuck.add(closed[0].id)
+                return
             with self.journal.transaction():
                 self._end(at, events)
 
