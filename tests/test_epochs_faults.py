@@ -211,6 +211,30 @@ def test_a_settlement_plan_that_raises_voids_its_epoch_and_the_market_goes_on():
     assert [a.signature for a in chain.submitted] == ["sig-0"]
 
 
+class SignsNothingFor3(ScriptedSettler):
+    """Plans every batch but cannot sign one that moves participant 3's tokens."""
+
+    def prepare(self, batch):
+        if any(3 in (t.source, t.dest) for t in batch.transfers):
+            raise KeyError("participant 3 has no wallet")
+        return super().prepare(batch)
+
+
+def test_a_settler_that_raises_fails_its_epoch_alone_then_leaves_it_stuck():
+    chain = SignsNothingFor3()
+    m = manager(settler=chain, max_attempts=2, retry_delay=10)
+    m.step(T0)
+    m.submit(3, -1, 10, 900, at=T0 + 1)
+    m.submit(2, 1, 10, 950, at=T0 + 1)
+    m.step(T0 + 900)  # raises nothing
+    assert m.state(E0) == EpochState.FAILED
+    assert m.journal.epoch(E0).detail["error"] == "KeyError: 'participant 3 has no wallet'"
+    trade(m, T0 + 900)
+    m.step(T0 + 1800)  # E0 fails again, and is stuck; E1 settles
+    assert (m.state(E0), m.state(E1)) == ("stuck", "settled")
+    assert [a.signature for a in chain.submitted] == ["sig-0"]
+
+
 def test_the_exchange_rules_first_epoch_clears_by_the_midpoint_rule():
     m = manager(market=Market(rule="exchange", order_limit=3))
     m.step(T0)

@@ -65,7 +65,16 @@ from gridmatch.errors import (
     MissingReferencePrice,
     TransactionFailed,
 )
-from gridmatch.journal import Attempt, BatchRecord, EpochRecord, Journal, OrderMark, OrderRecord, open_journal
+from gridmatch.journal import (
+    Attempt,
+    BatchRecord,
+    EpochRecord,
+    Journal,
+    JournalError,
+    OrderMark,
+    OrderRecord,
+    open_journal,
+)
 from gridmatch.market import Market
 from gridmatch.orders import ORDER_DTYPE
 from gridmatch.participants import NotPermitted, Participant
@@ -797,7 +806,8 @@ class EpochManager:
 
     def _settle_pending(self, at: float, events: list[EpochEvent]) -> None:
         """Settles the cleared and void epochs, and the failed ones whose back-off is over. A
-        chain that does not answer leaves an epoch as it is, for the next step."""
+        chain that does not answer leaves an epoch as it is, for the next step; a settler that
+        raises anything else fails that epoch as a failed transaction does, not the later ones."""
         states = [EpochState.CLEARED, EpochState.VOID, EpochState.FAILED]
         for record in self.journal.epochs(states):
             if self.settler is None:
@@ -811,6 +821,11 @@ class EpochManager:
                 self._failed(record, str(err), at, events)
             except ChainError as err:
                 log.warning("epoch %s: settlement waits for the chain: %s", record.id, err)
+            except JournalError:
+                raise
+            except Exception as err:
+                log.exception("epoch %s: settling it raised", record.id)
+                self._failed(record, f"{type(err).__name__}: {err}", at, events)
             else:
                 if settled:
                     self._set(record.id, EpochState.SETTLED, events)
