@@ -15,7 +15,7 @@ from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from epochs_harness import E0, MARKET, T0, SlowHoldings, manager, rows
+from epochs_harness import E0, E1, E2, MARKET, T0, SlowHoldings, manager, rows
 
 from gridmatch.epochs import EpochClosed, EpochManager, EpochState, OrderAck, OrderLimit
 from gridmatch.errors import InvalidParameter
@@ -182,6 +182,32 @@ def test_run_and_threads_submitting_at_the_boundaries_never_fail_a_step(tmp_path
     }
     assert len({ack.epoch for ack in acks}) >= 3
     each_ack_is_in_one_cleared_book(m, acks)
+
+
+def test_steps_in_two_threads_are_heard_in_order_and_a_subscriber_may_step():
+    m = manager()
+    heard = []
+    publishing = threading.Event()
+
+    def slow(event) -> None:  # slow to hear the first step's event
+        if (event.epoch, event.state) == (E0, "open"):
+            publishing.set()
+            time.sleep(0.2)
+        heard.append((event.epoch, event.state))
+
+    m.subscribe(slow)
+    first = threading.Thread(target=m.step, args=(T0,))
+    first.start()
+    publishing.wait()
+    m.step(T0 + 900)  # waits for the first step's events to be heard
+    first.join()
+    assert heard == [(E0, "open"), (E0, "closed"), (E1, "open"), (E0, "cleared"), (E0, "settled")]
+    m.subscribe(lambda event: m.step(T0 + 1800))  # a subscriber that steps, from the step's own thread
+    second = threading.Thread(target=m.step, args=(T0 + 1800,), daemon=True)
+    second.start()
+    second.join(10)
+    assert not second.is_alive()
+    assert heard[5:] == [(E1, "closed"), (E2, "open"), (E1, "cleared"), (E1, "settled")]
 
 
 CHILD = """

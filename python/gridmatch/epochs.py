@@ -302,7 +302,8 @@ class EpochManager:
         self.clock_tolerance = float(clock_tolerance)
         self.max_attempts = max_attempts
         self.retry_delay = float(retry_delay)
-        self._stepping = threading.Lock()  # steps never overlap; order intake never waits for one
+        #: Steps never overlap, nor do their events (a subscriber may step); order intake never waits for one.
+        self._stepping = threading.RLock()
         self._intake_lock = threading.Lock()  # guards the calls waiting for the next group commit
         self._intakes: list[_Intake] = []
         self._leading = False
@@ -622,16 +623,16 @@ class EpochManager:
         that does not answer delays clearing or settling; it never stops the epoch clock."""
         at = _instant("now", self.clock() if now is None else now, InvalidParameter)  # a clock can break too
         events: list[EpochEvent] = []
-        try:
-            with self._stepping:
+        with self._stepping:
+            try:
                 with self.journal.transaction():
                     self._end(at, events)
                     self._open(at, events)
                 self._clear_ended(at, events)
                 self._settle_pending(at, events)
-        finally:
-            for event in events:
-                self._publish(event)
+            finally:  # before the next step's: subscribers hear every epoch's states in order
+                for event in events:
+                    self._publish(event)
         return events
 
     def recover(self) -> list[EpochEvent]:
