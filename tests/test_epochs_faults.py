@@ -350,8 +350,10 @@ def test_a_batch_that_always_fails_backs_off_then_is_stuck_until_retried():
         m.step(T0 + 931 + 100 * k)
     assert attempts(m) == [("sig-0", "failed"), ("sig-1", "failed"), ("sig-2", "failed")]
     assert [r.id for r in m.status().stuck] == [E0] and m.journal.epoch(E0).detail["failures"] == 3
+    before = (m.journal.epochs(), m.journal.log_lines())
     with pytest.raises(InvalidParameter):
         m.retry(E1)  # not stuck
+    assert (m.journal.epochs(), m.journal.log_lines()) == before
     chain.mode = "ok"  # the operator fixed the cause
     m.retry(E0)
     m.step(T0 + 1700)
