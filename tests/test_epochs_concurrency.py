@@ -70,6 +70,10 @@ class Traders:
                 self.errors.append(error)
                 return
 
+    def busy(self, epoch: int) -> bool:
+        """Whether `epoch` took a good many orders already (so the boundary falls mid-stream)."""
+        return sum(ack.epoch == epoch for ack in list(self.acks)) >= 20 or bool(self.errors)
+
     def __enter__(self) -> Traders:
         for t in self.threads:
             t.start()
@@ -108,11 +112,13 @@ def test_no_order_is_acknowledged_into_an_epoch_that_closed(tmp_path):
     m = busy_market(tmp_path / "journal.sqlite", clock=lambda: now[0])
     m.step()
     with Traders(m) as traders:
-        for k in (1, 2, 3):  # the stepper moves the clock and steps while orders pour in
-            time.sleep(0.15)
-            now[0] = T0 + 900 * k
-            m.step()
-        time.sleep(0.15)
+        for k in (1, 2, 3, 4):  # the stepper moves the clock and steps while orders pour in
+            deadline = time.monotonic() + 30
+            while not traders.busy(m.market.epoch_id(now[0])) and time.monotonic() < deadline:
+                time.sleep(0.01)
+            if k < 4:
+                now[0] = T0 + 900 * k
+                m.step()
     now[0] = T0 + 900 * 4
     m.step()
     assert traders.errors == []
@@ -161,7 +167,7 @@ def test_run_and_threads_submitting_at_the_boundaries_never_fail_a_step(tmp_path
         await asyncio.wait_for(until(lambda: m.state(E0) == EpochState.OPEN), 5)
         with Traders(m) as traders:
             for k in (1, 2, 3):
-                await asyncio.sleep(0.15)
+                await asyncio.wait_for(until(lambda: traders.busy(m.market.epoch_id(now[0]))), 30)
                 now[0] = T0 + 900 * k
         now[0] = T0 + 900 * 4
         last = max(ack.epoch for ack in traders.acks)
