@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import math
 import threading
 
@@ -16,8 +17,8 @@ import pytest
 from epochs_harness import E0, E1, E2, MARKET, T0, ScriptedSettler, manager, rows
 
 import gridmatch.epochs as epochs
-from gridmatch.epochs import EpochManager, EpochState, OrderAck
-from gridmatch.errors import AmountOverflow, ChainError, InvalidOrder, InvalidParameter
+from gridmatch.epochs import EpochManager, EpochState, OrderAck, _Intake, _Order
+from gridmatch.errors import AmountOverflow, ChainError, GridmatchError, InvalidOrder, InvalidParameter
 from gridmatch.market import Market
 from gridmatch.settlement import TxStatus
 
@@ -462,3 +463,53 @@ def test_events_from_steps_in_worker_threads_reach_the_async_iterator_on_its_loo
     runner.start()
     runner.join(10)
     assert outcome == [[(E0, "open"), (E0, "closed"), (E1, "open"), (E0, "cleared"), (E0, "settled")]]
+
+
+def test_run_outlives_a_clock_that_raises(caplog):
+    """A clock that raises (its time source is away) is logged; `run` asks it again at the next
+    poll and goes on stepping once it answers."""
+    now: list[float | None] = [T0]
+
+    def clock() -> float:
+        if now[0] is None:
+            raise OSError("the time source is away")
+        return now[0]
+
+    m = manager(clock=clock)
+    caplog.set_level(logging.ERROR, logger="gridmatch.epochs")
+
+    async def scenario() -> None:
+        stop = asyncio.Event()
+        runner = asyncio.create_task(m.run(stop, poll=0.005))
+        while m.state(E0) != EpochState.OPEN:
+            await asyncio.sleep(0.005)
+        now[0] = None
+        while not caplog.records:
+            await asyncio.sleep(0.005)
+        now[0] = T0 + 900
+        while m.state(E1) != EpochState.OPEN:
+            await asyncio.sleep(0.005)
+        assert not runner.done()
+        stop.set()
+        await runner
+
+    asyncio.run(asyncio.wait_for(scenario(), 10))
+    assert any(isinstance(r.exc_info[1], OSError) for r in caplog.records if r.exc_info)
+
+
+def test_calls_waiting_on_an_interrupted_journal_write_hear_a_typed_error():
+    """The call leading a group commit is interrupted (a BaseException: the process is being
+    stopped): the calls of its group are told, with a typed error, that nothing of theirs was
+    journaled, and the interrupt goes on up the leader's stack."""
+    m = manager()
+    m.step(T0)
+
+    def interrupted(group) -> None:
+        raise KeyboardInterrupt
+
+    m._journal_group = interrupted  # type: ignore[method-assign]
+    group = [_Intake(T0, {0: _Order.of(trader, -1, 10, 900, False)}, [0], {}, {}) for trader in (1, 3)]
+    with pytest.raises(KeyboardInterrupt):
+        m._commit(group)
+    assert all(isinstance(intake.error, GridmatchError) for intake in group)
+    assert m.journal.orders(E0) == []

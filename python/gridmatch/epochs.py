@@ -432,6 +432,10 @@ class EpochManager:
                 for intake in group:
                     intake.error = error
                 return
+            except BaseException:  # the leading call is interrupted: the others hear why, typed
+                for intake in group:
+                    intake.error = GridmatchError("interrupted while journaling this call's orders", field="order")
+                raise
 
     def _journal_group(self, group: Sequence[_Intake]) -> None:
         """Journals every call's orders that pass their checks in one transaction (which
@@ -647,11 +651,13 @@ class EpochManager:
         stop = stop or asyncio.Event()
         await asyncio.to_thread(self._logged, self.recover)
         while not stop.is_set():
-            now = self.clock()
             delay = poll
-            if 0 <= now <= _LATEST:
-                _, end = self.market.epoch_bounds(self.market.epoch_id(now))
-                delay = min(poll, end.timestamp() - now)
+            try:
+                now = self.clock()
+                if 0 <= now <= _LATEST:
+                    delay = min(poll, _window(self.market, self.market.epoch_id(now))[1] - now)
+            except Exception:
+                log.exception("the clock failed; asked again at the next poll")
             try:
                 await asyncio.wait_for(stop.wait(), timeout=max(delay, 0.0))
             except TimeoutError:
@@ -943,7 +949,8 @@ class EpochManager:
             while True:
                 yield await queue.get()
         finally:
-            self._queues.remove(entry)
+            if entry in self._queues:  # a closed loop's queue may be gone already (`_publish`)
+                self._queues.remove(entry)
 
     def _publish(self, event: EpochEvent) -> None:
         for callback in list(self._subscribers):
