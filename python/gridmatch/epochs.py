@@ -67,7 +67,9 @@ from gridmatch.errors import (
 )
 from gridmatch.journal import (
     Attempt,
+    AttemptState,
     BatchRecord,
+    BatchState,
     EpochRecord,
     Journal,
     JournalError,
@@ -174,6 +176,14 @@ class EpochEvent:
     price: int | None = None
     volume: int | None = None
     fills: tuple[FillRow, ...] = field(default=(), repr=False)
+
+
+class _Fate(enum.Enum):
+    """What the chain's answers say of a settlement batch."""
+
+    CONFIRMED = enum.auto()  # an attempt landed
+    WAITING = enum.auto()  # an attempt may still land
+    DEAD = enum.auto()  # none can: sign a new one
 
 
 @dataclass(frozen=True)
@@ -605,7 +615,7 @@ class EpochManager:
             grid, payment = grid - g, payment - p
         for epoch in self.journal.epochs([EpochState.CLEARED, EpochState.VOID, EpochState.FAILED, EpochState.STUCK]):
             for batch in self.journal.batches(epoch.id):
-                if batch.state != "confirmed":
+                if batch.state != BatchState.CONFIRMED:
                     for mint, source, _, amount in batch.transfers:
                         if source == o.trader:
                             grid -= amount if mint == GRID else 0
@@ -865,10 +875,10 @@ class EpochManager:
         landed: tuple[str, str] | None = None  # (signature, batch): landed, not yet journaled
         try:
             for batch in self.journal.batches(epoch):
-                if batch.state == "confirmed":
+                if batch.state == BatchState.CONFIRMED:
                     continue
                 known = self._reconcile(batch)
-                if known == "dead":
+                if known == _Fate.DEAD:
                     plan = Batch(batch.id, epoch, batch.idx, tuple(Transfer(*t) for t in batch.transfers))
                     attempt = self.settler.prepare(plan)
                     with self.journal.transaction():
@@ -876,10 +886,10 @@ class EpochManager:
                             self._confirm(*landed)
                             landed = None
                         self.journal.add_attempt(batch.id, attempt)
-                    known = "waiting"
+                    known = _Fate.WAITING
                     if self._send(attempt):
-                        landed, known = (attempt.signature, batch.id), "confirmed"
-                if known != "confirmed":
+                        landed, known = (attempt.signature, batch.id), _Fate.CONFIRMED
+                if known != _Fate.CONFIRMED:
                     return False
             return True
         finally:
@@ -893,7 +903,7 @@ class EpochManager:
         try:
             self.settler.submit(attempt)
         except TransactionFailed:
-            self.journal.set_attempt(attempt.signature, "failed")
+            self.journal.set_attempt(attempt.signature, AttemptState.FAILED)
             raise
         except ChainTimeout:
             return False
@@ -901,36 +911,36 @@ class EpochManager:
 
     def _confirm(self, signature: str, batch: str) -> None:
         with self.journal.transaction():
-            self.journal.set_attempt(signature, "confirmed")
-            self.journal.set_batch(batch, "confirmed")
+            self.journal.set_attempt(signature, AttemptState.CONFIRMED)
+            self.journal.set_batch(batch, BatchState.CONFIRMED)
 
-    def _reconcile(self, batch: BatchRecord) -> str:
-        """Settles what the chain says of a batch's earlier attempts: "confirmed" if one landed,
-        "waiting" if one may still land, "dead" if none can. An attempt the chain has seen but
+    def _reconcile(self, batch: BatchRecord) -> _Fate:
+        """Settles what the chain says of a batch's earlier attempts: CONFIRMED if one landed,
+        WAITING if one may still land, DEAD if none can. An attempt the chain has seen but
         not finalised (PENDING) is waited for, whatever its blockhash; one it has no record of
         is dead only once the chain says its blockhash can never land (for an RPC endpoint:
         the finalized height passed the attempt's journaled last valid height); until then it
         is sent again (the same signature lands at most once)."""
         assert self.settler is not None
         for attempt, state in batch.attempts:
-            if state != "sent":
+            if state != AttemptState.SENT:
                 continue
             status = self.settler.status(attempt.signature)
             if status == TxStatus.CONFIRMED:
                 self._confirm(attempt.signature, batch.id)
-                return "confirmed"
+                return _Fate.CONFIRMED
             if status == TxStatus.PENDING:
-                return "waiting"
+                return _Fate.WAITING
             if status == TxStatus.FAILED:
-                self.journal.set_attempt(attempt.signature, "failed")
+                self.journal.set_attempt(attempt.signature, AttemptState.FAILED)
             elif self.settler.expired(attempt):
-                self.journal.set_attempt(attempt.signature, "expired")
+                self.journal.set_attempt(attempt.signature, AttemptState.EXPIRED)
             elif not self._send(attempt):
-                return "waiting"
+                return _Fate.WAITING
             else:
                 self._confirm(attempt.signature, batch.id)
-                return "confirmed"
-        return "dead"
+                return _Fate.CONFIRMED
+        return _Fate.DEAD
 
     # -- subscribers ----------------------------------------------------------------------
 
@@ -986,7 +996,7 @@ class EpochManager:
         net: dict[tuple[str, int], int] = defaultdict(int)
         for record in self.journal.epochs():
             for batch in self.journal.batches(record.id):
-                if batch.state == "confirmed":
+                if batch.state == BatchState.CONFIRMED:
                     for mint, source, dest, amount in batch.transfers:
                         net[mint, source] -= amount
                         net[mint, dest] += amount

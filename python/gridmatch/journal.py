@@ -163,16 +163,32 @@ class EpochRecord:
     detail: dict[str, Any]
 
 
+class BatchState(enum.StrEnum):
+    """Where a settlement batch stands."""
+
+    PLANNED = "planned"  # journaled with its epoch's clearing, never sent
+    SENDING = "sending"  # an attempt journaled and sent (or about to be)
+    CONFIRMED = "confirmed"  # one attempt landed and succeeded
+
+
+class AttemptState(enum.StrEnum):
+    """What is known of one signed transaction of a batch."""
+
+    SENT = "sent"  # journaled before it was sent: its fate is for the chain to say
+    CONFIRMED = "confirmed"  # landed and succeeded
+    FAILED = "failed"  # landed and failed, or refused: nothing of it took effect
+    EXPIRED = "expired"  # the chain said it can never land
+
+
 @dataclass(frozen=True)
 class BatchRecord:
     id: str
     epoch: int
     idx: int
     transfers: list[list[Any]]
-    state: str
-    #: Every attempt to send it, in the order they were made, with its state ("sent",
-    #: "confirmed", "failed", "expired").
-    attempts: list[tuple[Attempt, str]]
+    state: BatchState
+    #: Every attempt to send it, in the order they were made, with its state.
+    attempts: list[tuple[Attempt, AttemptState]]
 
 
 @dataclass(frozen=True)
@@ -603,8 +619,8 @@ class Journal:
             attempts = self._rows(
                 "SELECT signature, blockhash, last_valid, raw, state FROM attempts WHERE batch = ? ORDER BY seq", (bid,)
             )
-            tried = [(Attempt(a[0], a[1], a[2], bytes(a[3])), a[4]) for a in attempts]
-            out.append(BatchRecord(bid, ep, idx, json.loads(transfers), state, tried))
+            tried = [(Attempt(a[0], a[1], a[2], bytes(a[3])), AttemptState(a[4])) for a in attempts]
+            out.append(BatchRecord(bid, ep, idx, json.loads(transfers), BatchState(state), tried))
         return out
 
     @_retried
@@ -629,14 +645,14 @@ class Journal:
             self._run("UPDATE batches SET state = 'sending' WHERE id = ?", (batch_id,))
 
     @_retried
-    def set_attempt(self, signature: str, state: str) -> None:
+    def set_attempt(self, signature: str, state: AttemptState) -> None:
         with self.transaction():
-            self._run("UPDATE attempts SET state = ? WHERE signature = ?", (state, signature))
+            self._run("UPDATE attempts SET state = ? WHERE signature = ?", (AttemptState(state).value, signature))
 
     @_retried
-    def set_batch(self, batch_id: str, state: str) -> None:
+    def set_batch(self, batch_id: str, state: BatchState) -> None:
         with self.transaction():
-            self._run("UPDATE batches SET state = ? WHERE id = ?", (state, batch_id))
+            self._run("UPDATE batches SET state = ? WHERE id = ?", (BatchState(state).value, batch_id))
 
 
 class PostgresJournal(Journal):
@@ -811,7 +827,9 @@ def open_journal(url: str | Journal) -> Journal:
 
 __all__ = [
     "Attempt",
+    "AttemptState",
     "BatchRecord",
+    "BatchState",
     "EpochRecord",
     "Journal",
     "JournalBusy",
