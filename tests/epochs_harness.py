@@ -8,7 +8,6 @@ import contextlib
 import datetime as dt
 import sqlite3
 import time
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ from gridmatch.errors import ChainError, ChainTimeout, TransactionFailed
 from gridmatch.journal import Attempt
 from gridmatch.market import Market
 from gridmatch.participants import Participant, Role
-from gridmatch.settlement import Batch, FillRow, TxStatus, batches, transfers
+from gridmatch.settlement import Batch, ClearedEpoch, TxStatus, batches, transfers
 
 T0 = dt.datetime(2016, 6, 21, 12, 0, tzinfo=dt.UTC).timestamp()
 E0, E1, E2, E3 = 201606211200, 201606211215, 201606211230, 201606211245
@@ -76,10 +75,10 @@ class ScriptedSettler:
         if self.mode == "down":
             raise ChainError("the endpoint does not answer", field="rpc", value="connection refused")
 
-    def plan(self, epoch: int, fills: Sequence[FillRow]) -> list[Batch]:
-        return batches(self.market, epoch, transfers(fills, self.market), lambda group: True)
+    def plan(self, cleared: ClearedEpoch) -> list[Batch]:
+        return batches(self.market, cleared.epoch, transfers(cleared.fills, self.market), lambda group: True)
 
-    def prepare(self, batch: Batch) -> Attempt:
+    def prepare(self, batch: Batch, cleared: ClearedEpoch) -> Attempt:
         self._call()
         n = len(self.prepared)
         attempt = Attempt(f"sig-{n}", f"hash-{n}", self.finalized + 150, f"{batch.id}/{n}".encode())

@@ -190,11 +190,11 @@ def test_a_poison_rollover_order_voids_one_epoch_not_every_one_after(monkeypatch
 class Walletless(ScriptedSettler):
     """Has no wallet for participant 3, as a settler set up before 3 registered."""
 
-    def plan(self, epoch: int, fills):
-        for _, _, buyer, seller, _, _ in fills:
+    def plan(self, cleared):
+        for _, _, buyer, seller, _, _ in cleared.fills:
             if 3 in (buyer, seller):
                 raise KeyError("participant 3 has no wallet")
-        return super().plan(epoch, fills)
+        return super().plan(cleared)
 
 
 def test_a_settlement_plan_that_raises_voids_its_epoch_and_the_market_goes_on():
@@ -215,10 +215,10 @@ def test_a_settlement_plan_that_raises_voids_its_epoch_and_the_market_goes_on():
 class SignsNothingFor3(ScriptedSettler):
     """Plans every batch but cannot sign one that moves participant 3's tokens."""
 
-    def prepare(self, batch):
+    def prepare(self, batch, cleared):
         if any(3 in (t.source, t.dest) for t in batch.transfers):
             raise KeyError("participant 3 has no wallet")
-        return super().prepare(batch)
+        return super().prepare(batch, cleared)
 
 
 def test_a_settler_that_raises_fails_its_epoch_alone_then_leaves_it_stuck():
@@ -273,7 +273,7 @@ def test_an_rpc_outage_delays_settlement_never_the_clock_or_order_intake():
 class ClosingSettler(ScriptedSettler):
     """Closes each epoch on its chain before it is cleared, as the trading program's does."""
 
-    def close(self, epoch: int) -> list[int]:
+    def close(self, epoch: int, orders, placing: bool) -> list[int]:
         self._call()
         return []
 
@@ -301,11 +301,11 @@ class Flaky(ScriptedSettler):
         super().__init__()
         self.flaky = 2
 
-    def plan(self, epoch: int, fills):
-        if epoch == E0 and self.flaky:
+    def plan(self, cleared):
+        if cleared.epoch == E0 and self.flaky:
             self.flaky -= 1
             raise ChainError("a lookup table read timed out", field="rpc")
-        return super().plan(epoch, fills)
+        return super().plan(cleared)
 
 
 def test_epochs_clear_in_order_so_a_delayed_ones_rollover_rest_is_cleared_too():

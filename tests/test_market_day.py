@@ -14,6 +14,7 @@ from gridmatch.chain.venue import Venue
 from gridmatch.epochs import EpochManager, EpochState
 from gridmatch.market import Market
 from gridmatch.participants import Participant, Role
+from gridmatch.settlement import ClearedEpoch
 from gridmatch.sim.day import run_day
 from gridmatch.sim.market_day import (
     ChainEpoch,
@@ -175,10 +176,11 @@ def test_the_timed_settler_plans_exactly_the_venue_settlers_batches_and_times_th
     venue = Venue.create(chain, Market(), range(1, 41), seed=5)
     fills = [(i, 1000 + i, 1 + (i * 7) % 40, 1 + (i * 13) % 40, 10 + i, 900 + i) for i in range(120)]
     fills = [f for f in fills if f[2] != f[3]]
+    cleared = ClearedEpoch(201606211200, 900, sum(f[4] for f in fills), (), tuple(fills))
     for netting in (False, True):
-        expected = venue.settler(netting=netting).plan(201606211200, fills)
+        expected = venue.settler(netting=netting).plan(cleared)
         timed = _TimedSettler(venue.settler(netting=netting))
-        assert timed.plan(201606211200, fills) == expected
+        assert timed.plan(cleared) == expected
         assert len(expected) > 1 and timed.ns > 0
 
 

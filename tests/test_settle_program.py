@@ -702,13 +702,13 @@ def test_a_restarted_settler_signs_the_same_batches_and_refuses_others():
     assert manager.state(E0) == EpochState.FAILED
     assert isinstance(venue.chain, LiteSVMChain)
     fresh = settler_on(venue, venue.chain)
-    fresh.bind(manager.journal)
+    cleared = manager._journaled(E0)  # what the engine hands it after a restart
     for record in manager.journal.batches(E0):
         batch = Batch(record.id, E0, record.idx, tuple(record.transfers))
-        fresh.prepare(batch)  # rebuilt from the journal: the same id
+        fresh.prepare(batch, cleared)  # rebuilt from the journal's clearing: the same id
     first = manager.journal.batches(E0)[0]
     with pytest.raises(ChainRequestInvalid) as info:
-        fresh.prepare(Batch("0" * 32, E0, first.idx, ()))
+        fresh.prepare(Batch("0" * 32, E0, first.idx, ()), cleared)
     assert info.value.field == "batch"
     manager.settler = fresh
     manager.step(T0 + 905)

@@ -40,6 +40,7 @@ The clock is injectable: `step(now)` for backtests and notebooks, `run()` for se
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import enum
 import functools
 import logging
@@ -80,7 +81,7 @@ from gridmatch.journal import (
 from gridmatch.market import Market
 from gridmatch.orders import ORDER_DTYPE
 from gridmatch.participants import NotPermitted, Participant
-from gridmatch.settlement import GRID, PAYMENT, Batch, FillRow, Transfer, TxStatus
+from gridmatch.settlement import GRID, PAYMENT, Batch, ClearedEpoch, FillRow, Transfer, TxStatus
 
 _I63 = 2**63 - 1
 _LATEST = 253_402_300_799  # 9999-12-31 23:59:59 UTC: the last instant an epoch id can name
@@ -128,12 +129,14 @@ class Settler(Protocol):
     whether it has expired (it can never land: judged from the attempt's journaled blockhash and
     last valid height, never from what a chain object remembers).
 
-    Optional: `bind(journal)` is handed the engine's journal; `close(epoch)` closes an ended
-    epoch on the chain before it is cleared (a no-op for one closed already) and returns the ids
-    of the journal's orders of it that the chain no longer holds (cancelled by their owners)."""
+    The engine hands it each epoch's clearing whole (`ClearedEpoch`, rebuilt from the journal
+    after a restart): the settler reads no journal. Optional: `close(epoch, orders, placing)`
+    closes an ended epoch on the chain before it is cleared (a no-op for one closed already;
+    `placing`: placements may be on their way) and returns the ids of `orders` the chain no
+    longer holds (cancelled by their owners)."""
 
-    def plan(self, epoch: int, fills: Sequence[FillRow]) -> list[Batch]: ...
-    def prepare(self, batch: Batch) -> Attempt: ...
+    def plan(self, cleared: ClearedEpoch) -> list[Batch]: ...
+    def prepare(self, batch: Batch, cleared: ClearedEpoch) -> Attempt: ...
     def submit(self, attempt: Attempt) -> None: ...
     def status(self, signature: str) -> TxStatus: ...
     def expired(self, attempt: Attempt) -> bool: ...
@@ -269,8 +272,8 @@ class EpochManager:
     Without a settler, cleared epochs count as settled (clearing-only backtests). Without
     `funds`, orders are not checked against holdings. With an `escrow`, each accepted order's
     funds are escrowed as it is accepted (rollover orders are refused: their rest would need
-    its trader's signature in the next epoch). A settler with a `bind` method is handed the
-    journal (the trading program's rebuilds its batches from the epoch's orders and fills).
+    its trader's signature in the next epoch). The settler is handed each epoch's clearing
+    whole (`ClearedEpoch`); it reads no journal.
 
     `clock_tolerance` (seconds) is how far an order's time may lie outside the open epoch, and
     an open epoch ahead of the clock, before they count as a clock fault. A settlement that
@@ -303,9 +306,6 @@ class EpochManager:
         self.journal.claim_writer(lease_wait)
         self.journal.bind(market)
         self.settler = settler
-        bind = getattr(settler, "bind", None)
-        if bind is not None:
-            bind(self.journal)
         self.funds = funds
         self.escrow = escrow
         self.clock = clock
@@ -736,7 +736,8 @@ class EpochManager:
         an order the chain no longer holds was cancelled by its owner. Returns the ids marked
         cancelled."""
         close = getattr(self.settler, "close", None)
-        gone = set(close(epoch)) if close is not None else set()
+        placing = bool(self.journal.marks(epoch, OrderMark.PLACING))
+        gone = set(close(epoch, self.journal.orders(epoch), placing)) if close is not None else set()
         with self.journal.transaction():
             for m in self.journal.marks(epoch, OrderMark.PLACING):
                 self.journal.unmark_order(m.id, m.trader, OrderMark.PLACING)
@@ -763,7 +764,9 @@ class EpochManager:
         try:
             result = self._clearing(book)
             fills: list[FillRow] = [tuple(f) for f in result.fills.tolist()]
-            batches = self.settler.plan(epoch, fills) if self.settler else []
+            filled = dict(zip(book["id"].tolist(), result.filled.tolist(), strict=True))
+            price, volume, state = result.price, result.volume, EpochState.CLEARED
+            batches = self._plan(epoch, orders, fills, filled, price, volume)
         except ChainError:
             raise  # not the epoch's fault: cleared at a later step
         except Exception as poison:  # whatever the clearing's or the plan's fault, it stays this epoch's
@@ -772,10 +775,7 @@ class EpochManager:
             price, volume, state = None, 0, EpochState.VOID
             detail["void"] = f"{type(poison).__name__}: {poison}"
             log.error("epoch %s void: %s", epoch, detail["void"])
-            batches = self.settler.plan(epoch, []) if self.settler else []
-        else:
-            filled = dict(zip(book["id"].tolist(), result.filled.tolist(), strict=True))
-            price, volume, state = result.price, result.volume, EpochState.CLEARED
+            batches = self._plan(epoch, orders, fills, filled, price, volume)
         events: list[EpochEvent] = []
         with self.journal.transaction():
             self.journal.add_fills(epoch, fills)
@@ -789,6 +789,34 @@ class EpochManager:
             if not batches:
                 self._set(epoch, EpochState.SETTLED, events)
         return events
+
+    def _plan(
+        self,
+        epoch: int,
+        orders: Sequence[OrderRecord],
+        fills: Sequence[FillRow],
+        filled: dict[int, int],
+        price: int | None,
+        volume: int,
+    ) -> list[Batch]:
+        if self.settler is None:
+            return []
+        book = [dataclasses.replace(o, filled=filled[o.id]) for o in orders]
+        return self.settler.plan(self._cleared(epoch, book, fills, price, volume))
+
+    def _cleared(
+        self, epoch: int, book: Sequence[OrderRecord], fills: Sequence[FillRow], price: int | None, volume: int
+    ) -> ClearedEpoch:
+        taken = tuple((m.id, m.trader) for m in self.journal.marks(epoch, OrderMark.ID_TAKEN))
+        return ClearedEpoch(epoch, price, volume, tuple(book), tuple(fills), taken)
+
+    def _journaled(self, epoch: int) -> ClearedEpoch:
+        """An epoch's clearing as its journal holds it (to sign its batches after a restart)."""
+        record = self.journal.epoch(epoch)
+        assert record is not None
+        cancelled = {m.id for m in self.journal.marks(epoch, OrderMark.CANCELLED)}
+        book = [o for o in self.journal.orders(epoch) if o.id not in cancelled]
+        return self._cleared(epoch, book, self.journal.fills(epoch), record.price, record.volume or 0)
 
     def _clearing(self, book: np.ndarray) -> ClearingResult:
         settled = [e.price for e in self.journal.epochs([EpochState.SETTLED]) if e.price is not None]
@@ -873,6 +901,7 @@ class EpochManager:
         way out): one durable write a batch."""
         assert self.settler is not None
         landed: tuple[str, str] | None = None  # (signature, batch): landed, not yet journaled
+        cleared: ClearedEpoch | None = None
         try:
             for batch in self.journal.batches(epoch):
                 if batch.state == BatchState.CONFIRMED:
@@ -880,12 +909,15 @@ class EpochManager:
                 known = self._reconcile(batch)
                 if known == _Fate.DEAD:
                     plan = Batch(batch.id, epoch, batch.idx, tuple(Transfer(*t) for t in batch.transfers))
-                    attempt = self.settler.prepare(plan)
+                    cleared = cleared or self._journaled(epoch)
+                    attempt = self.settler.prepare(plan, cleared)
                     with self.journal.transaction():
                         if landed is not None:
                             self._confirm(*landed)
                             landed = None
                         self.journal.add_attempt(batch.id, attempt)
+                        for m in attempt.left_out:
+                            self.journal.mark_order(m.epoch, m.id, m.trader, m.mark, m.detail)
                     known = _Fate.WAITING
                     if self._send(attempt):
                         landed, known = (attempt.signature, batch.id), _Fate.CONFIRMED

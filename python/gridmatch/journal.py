@@ -199,6 +199,9 @@ class Attempt:
     blockhash: str
     last_valid: int | None
     raw: bytes
+    #: Orders a claim batch left out as it was signed (their recorded accounts cannot receive):
+    #: the engine marks them in the journal with the attempt. Not kept with the attempt itself.
+    left_out: tuple[MarkRecord, ...] = ()
 
 
 J = TypeVar("J", bound="Journal")

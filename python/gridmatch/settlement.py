@@ -23,6 +23,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from gridmatch.journal import OrderRecord
 from gridmatch.market import Market
 
 GRID = "grid"
@@ -58,6 +59,21 @@ class Transfer:
 
     def row(self) -> list[str | int]:
         return [self.mint, self.source, self.dest, self.amount]
+
+
+@dataclass(frozen=True)
+class ClearedEpoch:
+    """An epoch's clearing, whole, as the engine hands it to its settler: the book it cleared
+    (every acknowledged order its owner did not cancel on chain, each with the lots it filled),
+    the price, volume and fills, and the order ids the chain holds in no book (taken: each
+    `(order id, trader)`, its escrow claimed back whole). The settler reads nothing else."""
+
+    epoch: int
+    price: int | None
+    volume: int
+    orders: tuple[OrderRecord, ...]
+    fills: tuple[FillRow, ...]
+    taken: tuple[tuple[int, int], ...] = ()
 
 
 def flows(fills: Iterable[FillRow], market: Market) -> dict[tuple[str, int], int]:
@@ -222,6 +238,7 @@ __all__ = [
     "TREASURY",
     "VAULT",
     "Batch",
+    "ClearedEpoch",
     "FillRow",
     "Transfer",
     "TxStatus",

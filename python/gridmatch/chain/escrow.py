@@ -7,7 +7,7 @@ programs/README.md, "Trading").
   its trader (opening the epoch there first), which escrows its worst case in the market's vaults;
   a batch of orders (`EpochManager.submit_many`) goes in as few transactions as fit.
 - `ProgramSettler` is the engine's `Settler`. An ended epoch is closed on chain first (`close`),
-  and the journal's orders no longer there (cancelled by their owners while it was open) are
+  and the engine's orders no longer there (cancelled by their owners while it was open) are
   named, so the engine leaves them out of the book. The cleared epoch then becomes batches, each
   journaled before it is sent like any other: the result posted (price, volume, how many orders
   filled, the head of their results' hash chain), the orders' results credited in the chain's
@@ -21,15 +21,17 @@ moves the fees from the vaults to the treasury. So `balances_moved` is each trad
 its orders are claimed, and the vaults' net is zero once an epoch is claimed and its fees are out.
 
 Claims are checked against the chain when signed: an order already claimed (by anyone) is left
-out; one whose recorded token account is closed, frozen or not an account of its mint is marked
-unclaimable in the journal and left out too (its owner can still claim it, signing, to accounts of
-its choosing), so it never holds the others back. A claim batch that failed because such an
-account changed after it was signed is therefore signed again without that order.
+out; one whose recorded token account is closed, frozen or not an account of its mint is left out
+too, and named with the signed attempt (`Attempt.left_out`) so that the engine marks it
+unclaimable in its journal (its owner can still claim it, signing, to accounts of its choosing):
+it never holds the others back. A claim batch that failed because such an account changed after
+it was signed is therefore signed again without that order.
 
-A batch's instructions are rebuilt from the journal (the epoch's orders, their marks and fills)
-and the epoch's fee on chain (fixed when it opened) whenever it is signed: the plan is a pure
-function of them, so after a crash the same batch gets the same instructions, and its id (derived
-from its content) is checked to be sure.
+The settler reads no journal: the engine hands it each epoch's clearing (`ClearedEpoch`: the
+book with each order's fill, the fills, the ids taken), rebuilt from its journal after a
+restart. A batch's instructions are rebuilt from that and the epoch's fee on chain (fixed when
+it opened) whenever it is signed: the plan is a pure function of them, so after a crash the same
+batch gets the same instructions, and its id (derived from its content) is checked to be sure.
 
 An order is journaled as being placed (an intent) before its placement is sent, so a crash
 between the two leaves the intent: its id is never given out again, and when the epoch closes
@@ -43,6 +45,7 @@ the engine skips it, and claims that order back with the epoch.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import struct
 from collections import defaultdict
@@ -61,14 +64,14 @@ from gridmatch.chain.spl import ACCOUNT_LEN
 from gridmatch.chain.trading import OrderRef, Trader, TradingMarket, dues, escrow, result_heads
 from gridmatch.epochs import InsufficientFunds, OrderIdTaken
 from gridmatch.errors import ChainError, GridmatchError, TransactionFailed
-from gridmatch.journal import Attempt, Journal, OrderMark, OrderRecord
+from gridmatch.journal import Attempt, MarkRecord, OrderMark, OrderRecord
 from gridmatch.settlement import (
     GRID,
     PAYMENT,
     TREASURY,
     VAULT,
     Batch,
-    FillRow,
+    ClearedEpoch,
     Transfer,
     batch_id,
     memo,
@@ -122,7 +125,7 @@ class _Step:
 
 class ProgramSettler(ChainSender):
     """The epoch engine's `Settler` through the trading program; see the module docstring.
-    `wallets` maps each participant to its wallet. The engine hands over its journal (`bind`)."""
+    `wallets` maps each participant to its wallet."""
 
     def __init__(
         self,
@@ -135,50 +138,43 @@ class ProgramSettler(ChainSender):
         super().__init__(chain, lookup_tables)
         self.trading = trading
         self.wallets = dict(wallets)
-        self.journal: Journal | None = None
         self._traders: dict[int, Trader] = {}
         self._claims: dict[tuple[int, int], _Claim] = {}  # one epoch's, shared by its close, plan and claims
         self._claims_epoch: int | None = None
         self._steps: dict[int, list[_Step]] = {}  # the last epoch planned, kept for its signing
 
-    def bind(self, journal: Journal) -> None:
-        self.journal = journal
-
-    def close(self, epoch: int) -> list[int]:
-        """Closes `epoch` on chain unless it is closed already, then returns the ids of the
-        journal's orders of it that the chain no longer holds: cancelled by their owners."""
-        t, journal = self.trading, self._journal()
+    def close(self, epoch: int, orders: Sequence[OrderRecord], placing: bool) -> list[int]:
+        """Closes `epoch` on chain unless it is closed already, then returns the ids of `orders`
+        (the journal's of it) that the chain no longer holds: cancelled by their owners.
+        `placing`: placements of it may be on their way."""
+        t = self.trading
         (data,) = self.chain.account_data([t.epoch(epoch)])
         if data is None:
-            if not journal.marks(epoch, OrderMark.PLACING):  # nothing was placed, nor is being
+            if not placing:  # nothing was placed, nor is being
                 return []
             # A placement may be in flight, and would open the epoch: opened and closed here
             # first, it can never land.
             self.chain.send([t.open_epoch_ix(epoch), t.close_epoch_ix(epoch)])
         elif type(t.decode("Epoch", data).state).__name__ == "Open":
             self.chain.send([t.close_epoch_ix(epoch)])
-        orders = journal.orders(epoch)
         found = self.chain.account_data([self._claim(epoch, o.id, o.trader).address for o in orders])
         return [o.id for o, held in zip(orders, found, strict=True) if not held]  # none, or closed
 
-    def plan(self, epoch: int, fills: Sequence[FillRow]) -> list[Batch]:
-        return [step.batch for step in self._plan(epoch, fills)]
+    def plan(self, cleared: ClearedEpoch) -> list[Batch]:
+        return [step.batch for step in self._plan(cleared)]
 
-    def prepare(self, batch: Batch) -> Attempt:
+    def prepare(self, batch: Batch, cleared: ClearedEpoch) -> Attempt:
         steps = self._steps.get(batch.epoch)
         if steps is None:
-            steps = self._plan(batch.epoch, self._journal().fills(batch.epoch))
+            steps = self._plan(cleared)
         if batch.idx >= len(steps) or steps[batch.idx].batch.id != batch.id:
             message = f"batch {batch.id} of epoch {batch.epoch} is not what its orders and fills plan"
             raise ChainRequestInvalid(message, field="batch", value=batch.id)
         step = steps[batch.idx]
-        ixs = self._payable(batch.epoch, step.claims) if step.claims else list(step.instructions)
-        return self.attempt(ixs, batch.memo)
-
-    def _journal(self) -> Journal:
-        if self.journal is None:
-            raise ChainRequestInvalid("the settler has no journal: pass it to an EpochManager", field="journal")
-        return self.journal
+        if not step.claims:
+            return self.attempt(list(step.instructions), batch.memo)
+        ixs, left_out = self._payable(batch.epoch, step.claims)
+        return dataclasses.replace(self.attempt(ixs, batch.memo), left_out=left_out)
 
     def _trader(self, participant: int) -> Trader:
         if participant not in self._traders:  # deriving the addresses hashes; settlement asks thousands of times
@@ -194,14 +190,12 @@ class ProgramSettler(ChainSender):
             self._claims[key] = _Claim(order_id, participant, ix.accounts[2].pubkey, ix)  # its third: `order`
         return self._claims[key]
 
-    def _plan(self, epoch: int, fills: Sequence[FillRow]) -> list[_Step]:
-        journal, t = self._journal(), self.trading
+    def _plan(self, cleared: ClearedEpoch) -> list[_Step]:
+        t, epoch, fills, orders = self.trading, cleared.epoch, cleared.fills, cleared.orders
         (data,) = self.chain.account_data([t.epoch(epoch)])
         if data is None:  # nothing was placed: the epoch was never opened on chain
             return []
         fee_bps = t.decode("Epoch", data).fee_bps  # governance's when the epoch opened
-        cancelled = {m.id for m in journal.marks(epoch, OrderMark.CANCELLED)}
-        orders = [o for o in journal.orders(epoch) if o.id not in cancelled]
         filled: dict[int, int] = defaultdict(int)
         for buy_id, sell_id, _, _, qty, _ in fills:
             filled[buy_id] += qty
@@ -235,8 +229,8 @@ class ProgramSettler(ChainSender):
             groups.append(([c.ix for c in claims[i:j]], (), tuple(claims[i:j])))
         # Ids the chain held for a trader already: its own orders, or the engine's lost before a
         # crash; claimed one a transaction (the accounts they recorded are no table's).
-        for mark in journal.marks(epoch, OrderMark.ID_TAKEN):
-            claim = self._claim(epoch, mark.id, mark.trader)
+        for order_id, trader in cleared.taken:
+            claim = self._claim(epoch, order_id, trader)
             groups.append(([claim.ix], (), (claim,)))
         if fees:
             groups.append(([t.withdraw_fees_ix()], (Transfer(PAYMENT, VAULT, TREASURY, fees),), ()))
@@ -263,30 +257,30 @@ class ProgramSettler(ChainSender):
         ]
         return moved, fee
 
-    def _payable(self, epoch: int, claims: Sequence[_Claim]) -> list[Instruction]:
+    def _payable(self, epoch: int, claims: Sequence[_Claim]) -> tuple[list[Instruction], tuple[MarkRecord, ...]]:
         """The claims of `claims` the chain can pay now, to the token accounts each order
-        recorded: an order claimed already is left out, and one whose recorded account cannot
-        receive is marked unclaimable (its owner claims it, signing) and left out."""
-        t, journal = self.trading, self._journal()
+        recorded, and the orders left out because their recorded account cannot receive (marked
+        unclaimable: its owner claims it, signing). An order claimed already is left out too."""
+        t = self.trading
         found = self.chain.account_data([c.address for c in claims])
         live = [(c, _Owed.read(data)) for c, data in zip(claims, found, strict=True) if data]  # not closed
         recorded = list(dict.fromkeys(a for _, o in live for a in (o.grid_account, o.payment_account)))
         accounts = dict(zip(recorded, self.chain.account_data(recorded), strict=True))
-        ixs = []
+        ixs, left_out = [], []
         for claim, owed in live:
             # The program checks a destination only when it pays something into it.
             problem = (owed.grid and _unpayable("GRID", accounts[owed.grid_account], t.grid_mint)) or (
                 owed.payment and _unpayable("payment", accounts[owed.payment_account], t.payment_mint)
             )
             if problem:
-                journal.mark_order(epoch, claim.order_id, claim.trader, OrderMark.UNCLAIMABLE, problem)
+                left_out.append(MarkRecord(claim.order_id, epoch, claim.trader, OrderMark.UNCLAIMABLE, problem))
                 continue
             recorded_by = Trader(owed.owner, owed.grid_account, owed.payment_account)
             if recorded_by == self._trader(claim.trader):
                 ixs.append(claim.ix)
             else:  # an order the trader placed itself, recording other accounts
                 ixs.append(t.claim_ix(OrderRef(epoch, claim.order_id, recorded_by)))
-        return ixs
+        return ixs, tuple(left_out)
 
 
 def _unpayable(name: str, data: bytes | None, mint: Pubkey) -> str | None:

@@ -15,7 +15,7 @@ from gridmatch.chain.base import Chain, Prepared, Sent
 from gridmatch.chain.spl import associated_token_address, transfer_checked_ix
 from gridmatch.journal import Attempt
 from gridmatch.market import Market
-from gridmatch.settlement import GRID, PAYMENT, Batch, FillRow, Transfer, TxStatus, batches, memo, transfers
+from gridmatch.settlement import GRID, PAYMENT, Batch, ClearedEpoch, Transfer, TxStatus, batches, memo, transfers
 
 
 class Accounts:
@@ -84,8 +84,9 @@ class ChainSettler(ChainSender):
             self.chain.authority.pubkey(),
         )
 
-    def plan(self, epoch: int, fills: Sequence[FillRow]) -> list[Batch]:
-        planned = transfers(fills, self.accounts.market, netting=self.netting)
+    def plan(self, cleared: ClearedEpoch) -> list[Batch]:
+        epoch = cleared.epoch
+        planned = transfers(cleared.fills, self.accounts.market, netting=self.netting)
         built = {t: self.instruction(t) for t in planned}  # each built once, however often sized
         sizing_memo = memo(epoch, 0, "0" * 32)  # every memo of the epoch has this length
 
@@ -95,7 +96,7 @@ class ChainSettler(ChainSender):
 
         return batches(self.accounts.market, epoch, planned, fits)
 
-    def prepare(self, batch: Batch) -> Attempt:
+    def prepare(self, batch: Batch, cleared: ClearedEpoch) -> Attempt:
         return self.attempt([self.instruction(t) for t in batch.transfers], batch.memo)
 
 

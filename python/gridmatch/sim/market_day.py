@@ -74,9 +74,9 @@ if TYPE_CHECKING:
     from gridmatch.chain.settler import ChainSettler
     from gridmatch.chain.venue import Venue
     from gridmatch.epochs import EpochManager
-    from gridmatch.journal import Journal
+    from gridmatch.journal import Journal, OrderRecord
     from gridmatch.market import Market
-    from gridmatch.settlement import Batch, FillRow, TxStatus
+    from gridmatch.settlement import Batch, ClearedEpoch, TxStatus
 
 DEPOSIT_EUR: Final[Decimal] = Decimal(20)
 """Payment deposited to every participant at the start of the day, EUR (see the module docs)."""
@@ -314,14 +314,9 @@ class _TimedSettler:
         self.inner = inner
         self.ns = 0
 
-    def bind(self, journal: Journal) -> None:
-        bind = getattr(self.inner, "bind", None)  # the trading program's settler reads the journal
-        if bind is not None:
-            bind(journal)
-
-    def close(self, epoch: int) -> list[int]:
+    def close(self, epoch: int, orders: Sequence[OrderRecord], placing: bool) -> list[int]:
         close = getattr(self.inner, "close", None)  # the trading program's settler closes epochs on chain
-        return [] if close is None else list(self._timed(lambda: close(epoch)))
+        return [] if close is None else list(self._timed(lambda: close(epoch, orders, placing)))
 
     def _timed(self, call: Callable[[], Any]) -> Any:
         t0 = time.perf_counter_ns()
@@ -330,12 +325,12 @@ class _TimedSettler:
         finally:
             self.ns += time.perf_counter_ns() - t0
 
-    def plan(self, epoch: int, fills: Sequence[FillRow]) -> list[Batch]:
-        batches: list[Batch] = self._timed(lambda: self.inner.plan(epoch, fills))
+    def plan(self, cleared: ClearedEpoch) -> list[Batch]:
+        batches: list[Batch] = self._timed(lambda: self.inner.plan(cleared))
         return batches
 
-    def prepare(self, batch: Batch) -> Any:
-        return self._timed(lambda: self.inner.prepare(batch))
+    def prepare(self, batch: Batch, cleared: ClearedEpoch) -> Any:
+        return self._timed(lambda: self.inner.prepare(batch, cleared))
 
     def submit(self, attempt: Any) -> None:
         self._timed(lambda: self.inner.submit(attempt))
