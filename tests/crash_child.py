@@ -67,6 +67,8 @@ EPOCHS = 6
 #: refused again, CHAIN_RETRIES times at most.
 RPC_PAUSE = 0.02
 CHAIN_RETRIES = 50
+#: Seconds a market process may run before it counts as hung (SIGALRM ends it).
+RUN_TIMEOUT = 300
 
 
 def script(epoch_index: int, sellers: list[int], buyers: list[int]) -> list[tuple[int, int, int, int]]:
@@ -275,6 +277,9 @@ def main(workdir: Path, orders_first: bool) -> None:
         manager.step()
     end = T0 + MARKET.epoch_seconds * EPOCHS
     while any(e.state != EpochState.SETTLED for e in manager.journal.epochs() if e.id < MARKET.epoch_id(end)):
+        stuck = manager.status().stuck
+        if stuck:
+            raise RuntimeError(f"epochs stuck: {stuck}")
         tick(now[0] + 1)  # time passes: a failed settlement's back-off runs out
         if setup["chain"] == "rpc":
             time.sleep(RPC_PAUSE)
@@ -289,6 +294,7 @@ def serve(workdir: Path, lines: Callable[[], str]) -> None:
         if pid == 0:
             code = 0
             try:
+                signal.alarm(RUN_TIMEOUT)  # a run that never ends (an epoch never settled) dies
                 count_steps(None if kill_at == "-" else int(kill_at), counts(steps), Logs(workdir))
                 main(workdir, orders_first=first == "orders")
             except BaseException:
@@ -298,6 +304,9 @@ def serve(workdir: Path, lines: Callable[[], str]) -> None:
         _, status = os.waitpid(pid, 0)
         if os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL:
             outcome = "killed"
+        elif os.WIFSIGNALED(status):
+            (workdir / "child.err").write_text(f"died of {signal.Signals(os.WTERMSIG(status)).name}")
+            outcome = "failed"
         else:
             outcome = "done" if os.waitstatus_to_exitcode(status) == 0 else "failed"
         print(outcome, flush=True)

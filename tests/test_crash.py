@@ -240,15 +240,19 @@ def check_orders(workdir: Path, manager: EpochManager) -> None:
             assert not given_up, f"acknowledged orders marked {mark}: {given_up}"
 
 
-def check_settled(manager: EpochManager) -> None:
-    """Every epoch of the script settled, each batch paid by exactly one attempt."""
+def check_settled(manager: EpochManager) -> list[str]:
+    """Every epoch of the script settled, each batch paid by exactly one attempt. Returns the
+    state of every attempt ("attempt expired", ...)."""
     epochs = manager.journal.epochs()
     assert len(epochs) > EPOCHS
     assert all(e.state == EpochState.SETTLED for e in epochs[:EPOCHS]), [(e.id, e.state) for e in epochs]
+    states = []
     for record in epochs:
         for batch in manager.journal.batches(record.id):
             confirmed = [a.signature for a, state in batch.attempts if state == "confirmed"]
             assert batch.state == "confirmed" and len(confirmed) == 1, (record.id, batch.idx, batch.attempts)
+            states += [f"attempt {state}" for _, state in batch.attempts]
+    return states
 
 
 def check_balances(before: dict[tuple[str, int], int], now: dict[tuple[str, int], int], manager: EpochManager) -> None:
@@ -285,8 +289,16 @@ def check_program(workdir: Path, chain: LiteSVMChain, trading: TradingMarket, ma
 #: journaled attempts never expire there.
 REACHED = {
     "delegate": {"status confirmed", "status unknown", "alive"},
-    "program": {"status confirmed", "status unknown", "alive", "expired", "intent landed", "intent lost"},
-    "rpc": {"status confirmed", "status pending", "status unknown", "alive", "expired"},
+    "program": {
+        "status confirmed",
+        "status unknown",
+        "alive",
+        "expired",
+        "attempt expired",
+        "intent landed",
+        "intent lost",
+    },
+    "rpc": {"status confirmed", "status pending", "status unknown", "alive", "expired", "attempt expired"},
 }
 
 
@@ -337,12 +349,12 @@ def crash(workdir: Path, scenario: Scenario, seed: int, sites: list[str]) -> tup
         venue = open_venue(chain, setup)
         with EpochManager(MARKET, journal=str(workdir / "journal.sqlite")) as manager:
             check_orders(workdir, manager)
-            check_settled(manager)
+            attempts = check_settled(manager)
             check_balances(before, venue.balances(), manager)
             if venue.trading is not None:
                 assert isinstance(chain, LiteSVMChain)
                 check_program(workdir, chain, venue.trading, manager)
-    return sites, lines(workdir / "paths.log")
+    return sites, lines(workdir / "paths.log") + attempts
 
 
 @pytest.mark.parametrize("name", SCENARIOS)
