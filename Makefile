@@ -61,11 +61,11 @@ bench: build ## criterion, pytest-benchmark and memory figures for bench/RESULTS
 bench-programs: build programs ## the programs' compute units per instruction and largest batches (deterministic)
 	$(PY) -m pytest -q -s tests -k compute_units
 
-fuzz: build ## the long hunts: hypothesis 'thorough', 100k proptest cases, 100 crash scenarios
+fuzz: build programs ## the long hunts: hypothesis 'thorough', 100k proptest cases, 40 crash runs a mode (2,000+ kills)
 	PROPTEST_CASES=100000 cargo test -p gridmatch-core --release --test properties --test money_properties
 	HYPOTHESIS_PROFILE=thorough $(PY) -m pytest -q tests/test_properties.py tests/test_reference.py \
 		tests/test_book_stateful.py tests/test_reference_book.py
-	GRIDMATCH_CRASH_SEEDS=100 $(PY) -m pytest -q tests/test_crash.py
+	GRIDMATCH_CRASH_SEEDS=40 $(PY) -m pytest -q -s tests/test_crash.py
 
 lint: build ## clippy -D warnings, ruff, mypy, stubtest
 	cargo clippy --workspace --all-targets -- -D warnings

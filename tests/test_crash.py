@@ -1,16 +1,19 @@
-"""Crash safety: the market process is killed (SIGKILL) at random instants, again and again,
-and restarted each time, in delegate mode and in program mode (the trading program's escrow),
-with a chain that outlives the process (the durable LiteSVM chain). In the end every
+"""Crash safety: the market process is killed (SIGKILL) just before a durable step, again and
+again, and restarted each time, in delegate mode and in program mode (the trading program's
+escrow), with a chain that outlives the process: the durable LiteSVM chain, or (delegate mode)
+an RPC endpoint served from the test's process whose finality trails its tip. In the end every
 acknowledged order is in the journal once, every epoch is settled, every on-chain balance is
 what the journal's confirmed batches imply, nothing is paid twice and, in program mode, the
 program's vaults are empty and no order account is left: an order that reached the chain
 before a crash, unacknowledged, was claimed back.
 
-Each scenario's seeds give `make test` over 100 kills in all; GRIDMATCH_CRASH_SEEDS=N runs N
-seeds of each (`make fuzz`: hundreds of kills each). Across its seeds, a scenario must have
-reached the recovery paths it is there for (counted from the runs' paths.log, see
-tests/crash_child.py): settlement attempts found landed after a restart, sent again, expired;
-order intents found on chain after a restart, and not.
+Each seed first aims a kill at every point where a run takes a durable step (a census run lists
+them), then kills at random. `make test` runs about 400 kills in two minutes;
+GRIDMATCH_CRASH_SEEDS=N runs N seeds of each scenario (`make fuzz`: 40, over 2,000 kills).
+Across its seeds, a scenario must have killed at every point and reached the recovery paths it
+is there for (counted from the runs' paths.log, see tests/crash_child.py, and the journal's
+attempts): settlement attempts found landed after a restart, found pending, sent again,
+expired; order intents found on chain after a restart, and not.
 """
 
 from __future__ import annotations
